@@ -61,7 +61,7 @@ export const layerConfigs = [
         {
           patterns: [
             {
-              group: ['../*', ...nodeBuiltins.map((n) => n), 'xstate', 'msgpackr', 'yargs'],
+              group: [...nodeBuiltins, 'xstate', 'msgpackr', 'yargs'],
               message: 'hypercalls/ is the public ABI and imports nothing outside itself.',
             },
             {

@@ -51,10 +51,12 @@ export class Engine {
 
   /** Schedules `fn(arg)` at absolute virtual time `timeNs` (never in the past). */
   at<A = undefined>(timeNs: number, fn: EventFn<A>, arg?: A): EventId {
-    if (!Number.isSafeInteger(timeNs))
-      throw new RangeError(`engine.at: time ${timeNs} is not a safe integer`);
-    if (timeNs < this.nowNs)
-      throw new RangeError(`engine.at: time ${timeNs} is before now (${this.nowNs})`);
+    // One range check covers both rules: integral, and not in the past nor beyond 2^53.
+    if (!(timeNs >= this.nowNs && timeNs <= Number.MAX_SAFE_INTEGER && Math.floor(timeNs) === timeNs)) {
+      throw new RangeError(
+        `engine.at: time ${timeNs} must be an integer ns between now (${this.nowNs}) and 2^53`,
+      );
+    }
     return this.queue.push(timeNs, fn, arg as A);
   }
 
@@ -69,8 +71,9 @@ export class Engine {
 
   /** Runs the earliest event; false when the queue is empty. */
   step(): boolean {
-    if (this.queue.size === 0) return false;
-    this.nowNs = this.queue.peekDue();
+    const due = this.queue.peekDue();
+    if (due === Infinity) return false;
+    this.nowNs = due;
     this.executed++;
     this.queue.popAndRun();
     return true;
@@ -80,10 +83,11 @@ export class Engine {
   runUntil(timeNs: number): void {
     ns(timeNs);
     this.guard(() => {
-      while (!this.stopRequested && this.queue.size > 0 && this.queue.peekDue() <= timeNs) {
-        this.nowNs = this.queue.peekDue();
+      const q = this.queue;
+      for (let due = q.peekDue(); due <= timeNs && !this.stopRequested; due = q.peekDue()) {
+        this.nowNs = due;
         this.executed++;
-        this.queue.popAndRun();
+        q.popAndRun();
       }
       if (!this.stopRequested && timeNs > this.nowNs) this.nowNs = timeNs;
     });
@@ -107,7 +111,7 @@ export class Engine {
   runUntilCondition(cond: () => boolean, limitNs = Number.MAX_SAFE_INTEGER): boolean {
     let ok = cond();
     this.guard(() => {
-      while (!ok && !this.stopRequested && this.queue.size > 0 && this.queue.peekDue() <= limitNs) {
+      while (!ok && !this.stopRequested && this.queue.peekDue() <= limitNs) {
         this.step();
         ok = cond();
       }

@@ -1,27 +1,32 @@
 // The engine's event queue: a binary min-heap over struct-of-arrays typed storage, ordered by
 // (due time, insertion sequence) so ties run first-in first-out and every run is reproducible.
 // An object-per-event heap measured 3-7x slower (shared/reference/performance-notes.md).
+// Cancellation is lazy: a cancelled event stays in the heap, marked dead, until it reaches the top
+// or until dead entries outnumber live ones and the heap is compacted.
 
 /** Opaque handle of a scheduled event: the slot plus a generation, so a stale handle never cancels a reused slot. */
 export type EventId = number;
 
 export type EventFn<A> = (arg: A) => void;
 
-const SLOT_BITS = 2 ** 24; // slots per generation step in a handle
+const SLOT_SPAN = 2 ** 24; // slots per generation step in a handle
+const GEN_LIMIT = 2 ** 29; // generations wrap below this, keeping handles safe integers
+const COMPACT_MIN_DEAD = 256;
 
 export class EventQueue {
   // Heap order, by position: due time, sequence, slot.
   private heapDue: Float64Array;
   private heapSeq: Float64Array;
   private heapSlot: Int32Array;
-  // Per slot: where it sits in the heap (-1 when free), its generation, its callback and argument.
-  private slotPos: Int32Array;
+  // Per slot: generation, liveness, callback and argument.
   private slotGen: Uint32Array;
+  private slotLive: Uint8Array;
   private slotFn: (EventFn<unknown> | undefined)[] = [];
   private slotArg: unknown[] = [];
   private freeSlots: number[] = [];
   private nextSlot = 0;
-  private count = 0;
+  private count = 0; // heap entries, dead ones included
+  private dead = 0;
   private seq = 0;
 
   constructor(initialCapacity = 1024) {
@@ -29,55 +34,64 @@ export class EventQueue {
     this.heapDue = new Float64Array(cap);
     this.heapSeq = new Float64Array(cap);
     this.heapSlot = new Int32Array(cap);
-    this.slotPos = new Int32Array(cap).fill(-1);
     this.slotGen = new Uint32Array(cap);
+    this.slotLive = new Uint8Array(cap);
   }
 
+  /** Live (not cancelled) pending events. */
   get size(): number {
-    return this.count;
+    return this.count - this.dead;
   }
 
-  /** Due time of the earliest event, or Infinity when empty. */
+  /** Due time of the earliest live event, or Infinity when none is left. */
   peekDue(): number {
-    return this.count === 0 ? Infinity : (this.heapDue[0] as number);
+    while (this.count > 0) {
+      const slot = this.heapSlot[0] as number;
+      if (this.slotLive[slot] === 1) return this.heapDue[0] as number;
+      this.removeTop();
+      this.dead--;
+      this.releaseSlot(slot);
+    }
+    return Infinity;
   }
 
   push<A>(due: number, fn: EventFn<A>, arg: A): EventId {
     let slot = this.freeSlots.pop();
     if (slot === undefined) {
       slot = this.nextSlot++;
-      if (slot >= this.slotPos.length) this.growSlots();
-      if (slot >= SLOT_BITS) throw new RangeError('event queue: more than 16M live events');
+      if (slot >= this.slotGen.length) this.growSlots();
+      if (slot >= SLOT_SPAN) throw new RangeError('event queue: more than 16M pending events');
     }
     if (this.count >= this.heapDue.length) this.growHeap();
     this.slotFn[slot] = fn as EventFn<unknown>;
     this.slotArg[slot] = arg;
-    const i = this.count++;
-    this.siftUp(i, due, this.seq++, slot);
-    return (this.slotGen[slot] as number) * SLOT_BITS + slot;
+    this.slotLive[slot] = 1;
+    this.siftUp(this.count++, due, this.seq++, slot);
+    return (this.slotGen[slot] as number) * SLOT_SPAN + slot;
   }
 
-  /** Removes a pending event; false if it already ran or was cancelled. */
+  /** Cancels a pending event; false if it already ran, was cancelled, or the handle is stale. */
   cancel(id: EventId): boolean {
-    const slot = id % SLOT_BITS;
-    const gen = Math.floor(id / SLOT_BITS);
-    if (slot >= this.nextSlot || this.slotGen[slot] !== gen) return false;
-    const pos = this.slotPos[slot] as number;
-    if (pos < 0) return false;
-    this.removeAt(pos);
-    this.releaseSlot(slot);
+    const slot = id % SLOT_SPAN;
+    if (slot >= this.nextSlot || this.slotLive[slot] !== 1) return false;
+    if (this.slotGen[slot] !== Math.floor(id / SLOT_SPAN)) return false;
+    this.slotLive[slot] = 0;
+    this.slotFn[slot] = undefined;
+    this.slotArg[slot] = undefined;
+    this.dead++;
+    if (this.dead >= COMPACT_MIN_DEAD && this.dead * 2 > this.count) this.compact();
     return true;
   }
 
   /**
-   * Pops the earliest event and runs it. The callback and argument are read before the slot is
-   * released, so the callback may schedule (and reuse the slot) freely.
+   * Pops the earliest live event and runs it. Call only after `peekDue()` returned a finite time.
+   * The callback and argument are read before the slot is released, so the callback may schedule freely.
    */
   popAndRun(): void {
     const slot = this.heapSlot[0] as number;
     const fn = this.slotFn[slot] as EventFn<unknown>;
     const arg = this.slotArg[slot];
-    this.removeAt(0);
+    this.removeTop();
     this.releaseSlot(slot);
     fn(arg);
   }
@@ -85,73 +99,89 @@ export class EventQueue {
   clear(): void {
     for (let i = 0; i < this.count; i++) this.releaseSlot(this.heapSlot[i] as number);
     this.count = 0;
+    this.dead = 0;
   }
 
   private releaseSlot(slot: number): void {
-    this.slotPos[slot] = -1;
-    this.slotGen[slot] = ((this.slotGen[slot] as number) + 1) % 0x20000000;
+    this.slotLive[slot] = 0;
+    this.slotGen[slot] = ((this.slotGen[slot] as number) + 1) % GEN_LIMIT;
     this.slotFn[slot] = undefined;
     this.slotArg[slot] = undefined;
     this.freeSlots.push(slot);
   }
 
-  private removeAt(pos: number): void {
+  private removeTop(): void {
     const last = --this.count;
-    if (pos === last) return;
-    const due = this.heapDue[last] as number;
-    const seq = this.heapSeq[last] as number;
-    const slot = this.heapSlot[last] as number;
-    // The moved element may need to go either way.
-    if (pos > 0 && this.less(due, seq, (pos - 1) >> 1)) this.siftUp(pos, due, seq, slot);
-    else this.siftDown(pos, due, seq, slot);
+    if (last > 0) {
+      this.siftDown(0, this.heapDue[last] as number, this.heapSeq[last] as number, this.heapSlot[last] as number);
+    }
   }
 
-  private less(due: number, seq: number, j: number): boolean {
-    const d = this.heapDue[j] as number;
-    return due < d || (due === d && seq < (this.heapSeq[j] as number));
-  }
-
-  private place(i: number, due: number, seq: number, slot: number): void {
-    this.heapDue[i] = due;
-    this.heapSeq[i] = seq;
-    this.heapSlot[i] = slot;
-    this.slotPos[slot] = i;
+  /** Drops dead entries and re-heapifies (Floyd), so cancel-heavy timers cannot grow the heap without bound. */
+  private compact(): void {
+    let n = 0;
+    for (let i = 0; i < this.count; i++) {
+      const slot = this.heapSlot[i] as number;
+      if (this.slotLive[slot] === 1) {
+        this.heapDue[n] = this.heapDue[i] as number;
+        this.heapSeq[n] = this.heapSeq[i] as number;
+        this.heapSlot[n] = slot;
+        n++;
+      } else {
+        this.releaseSlot(slot);
+      }
+    }
+    this.count = n;
+    this.dead = 0;
+    for (let i = (n >> 1) - 1; i >= 0; i--) {
+      this.siftDown(i, this.heapDue[i] as number, this.heapSeq[i] as number, this.heapSlot[i] as number);
+    }
   }
 
   private siftUp(i: number, due: number, seq: number, slot: number): void {
+    const hd = this.heapDue;
+    const hs = this.heapSeq;
+    const hl = this.heapSlot;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (!this.less(due, seq, parent)) break;
-      this.place(
-        i,
-        this.heapDue[parent] as number,
-        this.heapSeq[parent] as number,
-        this.heapSlot[parent] as number,
-      );
+      const pd = hd[parent] as number;
+      if (due > pd || (due === pd && seq > (hs[parent] as number))) break;
+      hd[i] = pd;
+      hs[i] = hs[parent] as number;
+      hl[i] = hl[parent] as number;
       i = parent;
     }
-    this.place(i, due, seq, slot);
+    hd[i] = due;
+    hs[i] = seq;
+    hl[i] = slot;
   }
 
   private siftDown(i: number, due: number, seq: number, slot: number): void {
     const n = this.count;
     const hd = this.heapDue;
     const hs = this.heapSeq;
+    const hl = this.heapSlot;
     for (;;) {
       let child = 2 * i + 1;
       if (child >= n) break;
+      let dc = hd[child] as number;
       const right = child + 1;
       if (right < n) {
-        const dl = hd[child] as number;
         const dr = hd[right] as number;
-        if (dr < dl || (dr === dl && (hs[right] as number) < (hs[child] as number))) child = right;
+        if (dr < dc || (dr === dc && (hs[right] as number) < (hs[child] as number))) {
+          child = right;
+          dc = dr;
+        }
       }
-      const dc = hd[child] as number;
       if (due < dc || (due === dc && seq < (hs[child] as number))) break;
-      this.place(i, dc, hs[child] as number, this.heapSlot[child] as number);
+      hd[i] = dc;
+      hs[i] = hs[child] as number;
+      hl[i] = hl[child] as number;
       i = child;
     }
-    this.place(i, due, seq, slot);
+    hd[i] = due;
+    hs[i] = seq;
+    hl[i] = slot;
   }
 
   private growHeap(): void {
@@ -168,12 +198,12 @@ export class EventQueue {
   }
 
   private growSlots(): void {
-    const cap = this.slotPos.length * 2;
-    const pos = new Int32Array(cap).fill(-1);
-    pos.set(this.slotPos);
+    const cap = this.slotGen.length * 2;
     const gen = new Uint32Array(cap);
     gen.set(this.slotGen);
-    this.slotPos = pos;
+    const live = new Uint8Array(cap);
+    live.set(this.slotLive);
     this.slotGen = gen;
+    this.slotLive = live;
   }
 }
