@@ -112,7 +112,7 @@ describe('xl save-file header (xl_saverestore.c)', () => {
       ok: false,
       error: expect.stringMatching(/mandatory/) as string,
     });
-    buf[0] = 0x58;
+    buf[0] = 0x00;
     expect(S.readXlSaveHeader(v, 0)).toMatchObject({
       ok: false,
       error: expect.stringMatching(/bad magic/) as string,
