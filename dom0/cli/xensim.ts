@@ -3,6 +3,8 @@
 // and the demos. `xl` is its own executable.
 
 import { hostMain } from '../host/main.js';
+import { runXenstored } from '../xenstored/main.js';
+import { demoMain } from './demo.js';
 
 const USAGE = `Usage: xensim <command> [options]
 
@@ -19,6 +21,16 @@ async function main(argv: string[]): Promise<number> {
   switch (cmd) {
     case 'host':
       return hostMain(rest, { stdout: process.stdout, stderr: process.stderr, env: process.env });
+    case 'demo':
+      return demoMain(rest, { stdout: process.stdout, stderr: process.stderr });
+    case 'xenstored':
+      try {
+        const srv = await runXenstored(rest);
+        process.stderr.write(`xenstored: listening on ${srv.path}\n`);
+        return 0; // the server keeps the process alive until SIGINT/SIGTERM
+      } catch {
+        return 2;
+      }
     case undefined:
     case 'help':
     case '--help':
