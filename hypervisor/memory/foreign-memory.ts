@@ -1,0 +1,114 @@
+// The toolstack's privileged mapping of another domain's frames, as Linux's privcmd
+// (IOCTL_PRIVCMD_MMAPBATCH_V2) does through mmu_update with a foreign domain (xen/arch/x86/mm.c,
+// XSM_TARGET): each mapped page holds a reference, so a dead domain stays a zombie until unmapped.
+
+import {
+  err,
+  ok,
+  XEN_EINVAL,
+  XEN_EPERM,
+  XEN_ESRCH,
+  type XenResult,
+} from '../../hypercalls/errno.js';
+import type { ForeignMapping, ForeignMemory, ForeignPage } from '../../hypercalls/memory.js';
+import { DOMID_SELF } from '../../hypercalls/xen.js';
+import type { CallerContext } from '../subsystems.js';
+import type { MachineMemory } from './machine-memory.js';
+
+/** Most pages one call maps (a guard against a runaway caller; privcmd batches are far smaller). */
+const MAX_BATCH = 1 << 20;
+
+class PrivcmdMapping implements ForeignMapping {
+  readonly domid: number;
+  readonly writable: boolean;
+  readonly pages: readonly ForeignPage[];
+  unmapped = false;
+  private readonly mm: MachineMemory;
+
+  constructor(mm: MachineMemory, domid: number, writable: boolean, pages: ForeignPage[]) {
+    this.mm = mm;
+    this.domid = domid;
+    this.writable = writable;
+    this.pages = pages;
+  }
+
+  view(i: number): Uint8Array | undefined {
+    const p = this.pages[i];
+    return this.unmapped || !p || p.errno !== 0 ? undefined : this.mm.frameView(p.mfn);
+  }
+
+  read(i: number, dst: Uint8Array): number {
+    const p = this.pages[i];
+    if (this.unmapped || !p) return XEN_EINVAL;
+    if (p.errno !== 0) return p.errno;
+    this.mm.frames.read(p.mfn, 0, dst.length > 4096 ? dst.subarray(0, 4096) : dst);
+    return 0;
+  }
+}
+
+export class PrivcmdForeignMemory implements ForeignMemory {
+  private readonly mm: MachineMemory;
+  private readonly caller: CallerContext;
+
+  constructor(mm: MachineMemory, caller: CallerContext) {
+    this.mm = mm;
+    this.caller = caller;
+  }
+
+  mapForeignPfns(
+    domid: number,
+    pfns: readonly number[],
+    writable: boolean,
+  ): XenResult<ForeignMapping> {
+    return this.map(domid, pfns, writable, true);
+  }
+
+  mapForeignMfns(
+    domid: number,
+    mfns: readonly number[],
+    writable: boolean,
+  ): XenResult<ForeignMapping> {
+    return this.map(domid, mfns, writable, false);
+  }
+
+  unmapForeign(mapping: ForeignMapping): number {
+    if (!(mapping instanceof PrivcmdMapping) || mapping.unmapped) return XEN_EINVAL;
+    mapping.unmapped = true;
+    for (const p of mapping.pages) {
+      if (p.errno !== 0) continue;
+      if (mapping.writable) this.mm.table.putType(p.mfn);
+      this.mm.putPage(p.mfn);
+    }
+    return 0;
+  }
+
+  private map(
+    domid: number,
+    frames: readonly number[],
+    writable: boolean,
+    byPfn: boolean,
+  ): XenResult<ForeignMapping> {
+    if (!this.caller.privileged) return err(XEN_EPERM);
+    const list: unknown = frames;
+    if (!Array.isArray(list) || list.length > MAX_BATCH) return err(XEN_EINVAL);
+    const id = domid === DOMID_SELF ? this.caller.domid : domid;
+    const d = Number.isInteger(id) ? this.mm.live(id) : undefined;
+    if (!d) return err(XEN_ESRCH);
+    const pages: ForeignPage[] = [];
+    for (const f of list as unknown[]) {
+      const n = typeof f === 'number' && Number.isInteger(f) ? f : -1;
+      const mfn = byPfn ? d.mfnOf(n) : n;
+      pages.push(this.pin(mfn, d.domid, writable));
+    }
+    return ok(new PrivcmdMapping(this.mm, d.domid, !!writable, pages));
+  }
+
+  private pin(mfn: number, domid: number, writable: boolean): ForeignPage {
+    if (!this.mm.getPage(mfn, domid)) return { mfn: -1, errno: XEN_EINVAL };
+    if (writable && !this.mm.table.getWritableType(mfn)) {
+      this.mm.putPage(mfn);
+      return { mfn: -1, errno: XEN_EINVAL };
+    }
+    return { mfn, errno: 0 };
+  }
+}

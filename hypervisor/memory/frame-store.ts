@@ -1,0 +1,89 @@
+// Machine memory bytes: 4 KiB frames carved lazily out of 1 MiB chunks, one cached Uint8Array view per
+// frame (the frame contents behind xen/common/page_alloc.c's struct page_info).
+
+import { PAGE_SIZE } from '../../hypercalls/types.js';
+
+const CHUNK_SHIFT = 8;
+/** Frames per chunk (1 MiB): big enough to amortise the allocation, small enough to stay sparse. */
+export const FRAMES_PER_CHUNK = 1 << CHUNK_SHIFT;
+const CHUNK_MASK = FRAMES_PER_CHUNK - 1;
+
+/** One chunk of host memory: its bytes and the views of the frames materialized so far. */
+interface Chunk {
+  readonly buf: ArrayBuffer;
+  readonly views: (Uint8Array | undefined)[];
+}
+
+export class FrameStore {
+  readonly nrFrames: number;
+  /** chunks[c] backs frames c*256 .. c*256+255 once one of them was materialized. */
+  private readonly chunks: (Chunk | undefined)[];
+  private chunkCount = 0;
+  private viewCount = 0;
+
+  constructor(nrFrames: number) {
+    this.nrFrames = nrFrames;
+    this.chunks = new Array<Chunk | undefined>(Math.ceil(nrFrames / FRAMES_PER_CHUNK)).fill(
+      undefined,
+    );
+  }
+
+  /** Bytes of chunks allocated (address space; the OS backs only the pages actually written). */
+  get backedBytes(): number {
+    return this.chunkCount * FRAMES_PER_CHUNK * PAGE_SIZE;
+  }
+
+  /** Frames materialized (with a view of their own). */
+  get materializedFrames(): number {
+    return this.viewCount;
+  }
+
+  /** True when the frame has bytes of its own; a frame that never did reads as zeros. */
+  isMaterialized(mfn: number): boolean {
+    return this.chunks[mfn >>> CHUNK_SHIFT]?.views[mfn & CHUNK_MASK] !== undefined;
+  }
+
+  /** The frame's view, or undefined if never materialized. The caller checked `mfn` is in range. */
+  peek(mfn: number): Uint8Array | undefined {
+    return this.chunks[mfn >>> CHUNK_SHIFT]?.views[mfn & CHUNK_MASK];
+  }
+
+  /** The frame's view, materializing it (and its chunk) on first use. The caller checked `mfn`. */
+  view(mfn: number): Uint8Array {
+    const chunk = this.chunks[mfn >>> CHUNK_SHIFT];
+    const v = chunk?.views[mfn & CHUNK_MASK];
+    return v ?? this.materialize(mfn);
+  }
+
+  /** Copies frame bytes into `dst` (zeros for a never-written frame) without materializing it. */
+  read(mfn: number, offset: number, dst: Uint8Array): void {
+    const v = this.peek(mfn);
+    if (v === undefined) dst.fill(0);
+    else if (offset === 0 && dst.length === PAGE_SIZE) dst.set(v);
+    else dst.set(v.subarray(offset, offset + dst.length));
+  }
+
+  /** Zeroes a frame before it goes back to the free pool (Xen scrubs freed pages). */
+  scrub(mfn: number): void {
+    this.peek(mfn)?.fill(0);
+  }
+
+  private materialize(mfn: number): Uint8Array {
+    const c = mfn >>> CHUNK_SHIFT;
+    let chunk = this.chunks[c];
+    if (!chunk) {
+      // Zero-filled by the allocator; large enough that the OS maps it lazily.
+      chunk = {
+        buf: new ArrayBuffer(FRAMES_PER_CHUNK * PAGE_SIZE),
+        views: new Array<Uint8Array | undefined>(FRAMES_PER_CHUNK),
+      };
+      this.chunks[c] = chunk;
+      this.chunkCount++;
+    }
+    const i = mfn & CHUNK_MASK;
+    const v = new Uint8Array(chunk.buf, i * PAGE_SIZE, PAGE_SIZE);
+    chunk.views[i] = v;
+    this.viewCount++;
+    return v;
+  }
+}
