@@ -1,0 +1,191 @@
+// Non-live save and restore (tools/xl/xl_saverestore.c, libxl_dom_save.c, libxl_stream_write.c,
+// libxl_create.c domain_restore; xg_sr_save.c/xg_sr_restore.c; reference 10): suspend through
+// control/shutdown within 60 s, every page once, and a restore that validates the whole file
+// before it creates anything. Core dumps (coredump-* actions) reuse the same writer.
+
+import { XENMEM_maximum_gpfn } from '../../hypercalls/memory.js';
+import { PAGE_SIZE } from '../../hypercalls/types.js';
+import {
+  ToolstackError,
+  type ProgressCallback,
+  type RestoreRequest,
+  type SaveRequest,
+} from './api.js';
+import type { DomainConfig } from './config/domain-config-types.js';
+import { parseDomainConfig } from './config/domain-config-file.js';
+import { formatDiagnostic } from './config/errors.js';
+import { domainConfigToJson } from './config/libxl-json.js';
+import type { RestoreImage } from './domain-builder.js';
+import type { DomainRecord } from './domain-registry.js';
+import {
+  destroyDomain,
+  requestShutdown,
+  SHUTDOWN_ACK_TIMEOUT_NS,
+  shutdownState,
+} from './lifecycle.js';
+import { Signal, type Op } from './task.js';
+import type { Toolstack } from './toolstack.js';
+import { decodeSaveFile, encodeSaveFile } from './save-file.js';
+import { xcError } from './xc-errors.js';
+
+const SHUTDOWN_suspend = 2;
+export const CORE_DUMP_DIR = '/var/lib/xen/dump';
+
+interface Snapshot {
+  pfns: number[];
+  pages: Uint8Array[];
+}
+
+export class SaveRestore {
+  private readonly ts: Toolstack;
+
+  constructor(ts: Toolstack) {
+    this.ts = ts;
+  }
+
+  /** Every populated page of the domain, read through privcmd. */
+  private snapshot(domid: number, progress?: ProgressCallback): Snapshot {
+    const { platform } = this.ts;
+    const max = platform.hypercalls.memory_op(XENMEM_maximum_gpfn, domid);
+    if (max < 0) throw xcError(`xc_domain_maximum_gpfn for domain ${domid}`, -max);
+    const all = Array.from({ length: max + 1 }, (_, i) => i);
+    const m = platform.foreign.mapForeignPfns(domid, all, false);
+    if (!m.ok) throw xcError(`mapping the memory of domain ${domid}`, m.errno);
+    const snap: Snapshot = { pfns: [], pages: [] };
+    try {
+      for (let i = 0; i < all.length; i++) {
+        if (m.value.pages[i]?.errno !== 0) continue; // a hole (ballooned out)
+        const page = new Uint8Array(PAGE_SIZE);
+        m.value.read(i, page);
+        snap.pfns.push(i);
+        snap.pages.push(page);
+        if (progress && (snap.pfns.length & 1023) === 0)
+          progress({ phase: 'Saving memory', done: i + 1, total: all.length });
+      }
+    } finally {
+      platform.foreign.unmapForeign(m.value);
+    }
+    progress?.({ phase: 'Saving memory', done: all.length, total: all.length });
+    return snap;
+  }
+
+  private encode(rec: DomainRecord, snap: Snapshot, config: DomainConfig): Uint8Array {
+    const v = this.ts.platform.hypercalls.xen_version(0);
+    const libxl = JSON.parse(domainConfigToJson(config)) as Record<string, unknown>;
+    const configJson = JSON.stringify({ ...libxl, xensim_config: config });
+    return encodeSaveFile({
+      configJson,
+      xenMajor: v >>> 16,
+      xenMinor: v & 0xffff,
+      layout: rec.layout,
+      pfns: snap.pfns,
+      page: (i) => snap.pages[i] as Uint8Array,
+    });
+  }
+
+  /** libxl_domain_suspend (non-live) + xl's file writing, then destroy unless -c/-p. */
+  *saveOp(rec: DomainRecord, req: SaveRequest, progress: ProgressCallback): Op<void> {
+    const { xc, xs, platform } = this.ts;
+    const domid = rec.domid;
+    let config = rec.config;
+    if (req.configText !== undefined) config = this.parseConfig(req.configText, req.file);
+    const suspended = new Signal<boolean>();
+    const check = (): void => {
+      const st = shutdownState(xc, domid);
+      if (!st.exists || (st.shutdown && st.reason === SHUTDOWN_suspend)) suspended.fire(true);
+    };
+    const wait = suspended.wait(platform.clock, SHUTDOWN_ACK_TIMEOUT_NS, false);
+    const token = xs.watch('@releaseDomain', check);
+    try {
+      yield* requestShutdown(this.ts.deps, rec, 'suspend');
+      check();
+      if (!((yield wait) as boolean))
+        throw new ToolstackError(
+          'GUEST_TIMEDOUT',
+          `guest did not suspend within 60 s (domain ${domid})`,
+        );
+    } finally {
+      if (token.ok) xs.unwatch('@releaseDomain', token.value);
+    }
+    if (!shutdownState(xc, domid).exists)
+      throw new ToolstackError('DOMAIN_DESTROYED', `domain ${domid} died during save`);
+    progress({
+      phase: '',
+      done: 0,
+      total: 0,
+      note: `Saving to ${req.file} new xl format (info 0x3/0x0/0)`,
+    });
+    const bytes = this.encode(rec, this.snapshot(domid, progress), config);
+    platform.fs.writeFile(req.file, bytes);
+    if (req.checkpoint || req.leavePaused) {
+      // The guest sees its suspend cancelled (SCHEDOP_shutdown returns 1) and carries on.
+      xc.resume(domid);
+      xs.resume(domid);
+      if (req.leavePaused) xc.pause(domid);
+      return;
+    }
+    destroyDomain(this.ts.deps, rec);
+    this.ts.emit({ type: 'destroyed', domid });
+  }
+
+  private parseConfig(text: string, source: string): DomainConfig {
+    const p = parseDomainConfig({ text, source, random: this.ts.platform.random });
+    if (!p.ok)
+      throw new ToolstackError('INVAL', p.errors.map((d) => formatDiagnostic(d)).join('\n'));
+    return p.value.config;
+  }
+
+  /** xl restore: the file is checked end to end first; only then is a domain created. */
+  restore(req: RestoreRequest, progress: ProgressCallback): Promise<{ domid: number }> {
+    const { platform } = this.ts;
+    const bytes = platform.fs.readFile(req.file);
+    if (!bytes)
+      return Promise.reject(
+        new ToolstackError(
+          'FAIL',
+          `cannot open restore file ${req.file}: No such file or directory`,
+        ),
+      );
+    const d = decodeSaveFile(bytes);
+    if (!d.ok) return Promise.reject(new ToolstackError('INVAL', `${req.file}: ${d.error}`));
+    let config: DomainConfig;
+    try {
+      if (req.configText !== undefined) config = this.parseConfig(req.configText, req.file);
+      else {
+        const j = JSON.parse(d.value.configJson) as { xensim_config?: DomainConfig };
+        if (!j.xensim_config || typeof j.xensim_config.cInfo?.name !== 'string')
+          throw new ToolstackError(
+            'INVAL',
+            `${req.file}: the saved configuration is not a xensim domain config`,
+          );
+        config = j.xensim_config;
+      }
+    } catch (e) {
+      return Promise.reject(
+        e instanceof ToolstackError
+          ? e
+          : new ToolstackError('INVAL', `${req.file}: bad configuration JSON`),
+      );
+    }
+    const { pfns, pageOffsets, layout } = d.value;
+    const image: RestoreImage = {
+      layout,
+      pfns,
+      pageData: (i) => {
+        const off = pageOffsets[i] ?? 0;
+        return bytes.subarray(off, off + PAGE_SIZE);
+      },
+    };
+    progress({ phase: 'Restoring memory', done: 0, total: pfns.length });
+    return this.ts.createFromConfig(config, { paused: req.paused }, image).then((domid) => {
+      progress({ phase: 'Restoring memory', done: pfns.length, total: pfns.length });
+      return { domid };
+    });
+  }
+
+  /** coredump-*: the domain's memory to /var/lib/xen/dump/<name>, in the save-file format. */
+  dumpCore(rec: DomainRecord): void {
+    const bytes = this.encode(rec, this.snapshot(rec.domid), rec.config);
+    this.ts.platform.fs.writeFile(`${CORE_DUMP_DIR}/${rec.name}`, bytes);
+  }
+}
