@@ -18,6 +18,7 @@ import {
   XEN_DOMCTL_scheduler_op,
   XEN_DOMCTL_set_virq_handler,
   XEN_DOMCTL_setvcpuaffinity,
+  XEN_DOMCTL_setvcpucontext,
   XEN_DOMCTL_shadow_op,
   XEN_DOMCTL_subscribe,
   XEN_DOMCTL_unpausedomain,
@@ -43,6 +44,7 @@ import { U16_MAX, U32_MAX, intField, struct } from './args.js';
 import { fillDomainInfo } from './domain-info.js';
 import type { Domain, Vcpu } from './domain.js';
 import { MAX_VIRT_CPUS, type Hypervisor } from './hypervisor.js';
+import { setVcpuContext } from './vcpu-context.js';
 
 export function domctl(hv: Hypervisor, caller: Domain, arg: unknown): XenResult<number> {
   const op = struct(arg);
@@ -96,6 +98,8 @@ export function domctl(hv: Hypervisor, caller: Domain, arg: unknown): XenResult<
     }
     case XEN_DOMCTL_shadow_op:
       return hv.memory ? hv.memory.shadowOp(asDomId(d.domid), u) : err(XEN_ENOSYS);
+    case XEN_DOMCTL_setvcpucontext:
+      return setVcpuContext(hv, caller, d, u);
     case XEN_DOMCTL_setvcpuaffinity:
       return setAffinity(hv, d, u);
     case XEN_DOMCTL_getvcpuaffinity:
@@ -136,7 +140,7 @@ export function domctl(hv: Hypervisor, caller: Domain, arg: unknown): XenResult<
 }
 
 function isKnown(cmd: number): boolean {
-  return [2, 3, 4, 5, 9, 10, 11, 14, 15, 16, 25, 27, 29, 66].includes(cmd);
+  return [2, 3, 4, 5, 9, 10, 11, 12, 14, 15, 16, 25, 27, 29, 66].includes(cmd);
 }
 
 function createDomain(hv: Hypervisor, op: Record<string, unknown>): XenResult<number> {

@@ -3,6 +3,7 @@
 // domain. The composition root (dom0/host/compose.ts) wires the implementations in.
 
 import type { XenResult } from '../hypercalls/errno.js';
+import type { GuestMemory } from '../hypercalls/memory.js';
 import type { DomId } from '../hypercalls/types.js';
 
 /** Who is making a hypercall: Xen's `current->domain`, and whether XSM's dummy policy treats it as the control domain. */
@@ -25,6 +26,8 @@ export interface MemorySubsystem {
   maxPages(domid: DomId): number;
   /** HYPERVISOR_memory_op: the result value, or a positive errno. */
   memoryOp(caller: CallerContext, cmd: number, arg: unknown): XenResult<number>;
+  /** The domain's own memory, as its kernel sees it (Xen reads start_info through it). */
+  guest(domid: DomId): XenResult<GuestMemory>;
   /** XEN_DOMCTL_shadow_op on `domid` (the toolstack's call; privilege already checked). */
   shadowOp(domid: DomId, arg: unknown): XenResult<number>;
 }

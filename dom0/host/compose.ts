@@ -1,14 +1,247 @@
 // The composition root (architecture section 2): the one place that wires layers together. It builds
-// a host's hypervisor and hands dom0 its interfaces; the CLI and the host daemon reach the layers
-// below dom0 only through here.
+// a host — engine, machine memory, grant tables, the hypervisor with dom0 — and hands dom0 its
+// interfaces: its hypercall page, privcmd, xenstored (socket and guest rings), the toolstack. The
+// CLI, the host daemon and the scripting API reach the layers below dom0 only through here.
 
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Engine } from '../../hypervisor/engine/engine.js';
+import { PacedRunner } from '../../hypervisor/engine/paced.js';
+import { MachineMemory } from '../../hypervisor/memory/machine-memory.js';
+import { GrantTables } from '../../grant-tables/grant-tables.js';
 import {
+  Hypervisor,
   runSchedulingDemo,
+  type Domain,
   type SchedulingDemoOptions,
   type SchedulingDemoRow,
 } from '../../hypervisor/index.js';
+import { pvKernelProgram } from '../../domU/boot.js';
+import { loadGuestModule } from '../../domU/guest-module.js';
+import type { GuestEnv, GuestProgram } from '../../hypercalls/guest-interface.js';
+import { XENMEM_populate_physmap } from '../../hypercalls/memory.js';
+import { asDomId, PAGE_SIZE } from '../../hypercalls/types.js';
+import { VIRQ_DOM_EXC } from '../../hypercalls/virq.js';
+import { createDom0Kernel, type Dom0Kernel } from '../kernel/dom0-kernel.js';
+import { xenstoredDomainCleanup } from '../kernel/dom-exc.js';
+import { serveXenstoreRings, type XenstoreRings } from '../kernel/xenstore-rings.js';
+import { Xenstored } from '../xenstored/xenstored.js';
+import { Toolstack, type ToolstackOptions } from '../toolstack/toolstack.js';
+import { settle } from '../toolstack/task.js';
+import { Xc } from '../toolstack/xc.js';
+import { LocalXenstoreConnection } from '../toolstack/xs-local.js';
+import { HostDirFilesystem, seedDom0Filesystem } from '../toolstack/dom0-fs.js';
+import type { Dom0Platform, GuestProgramRegistry } from '../toolstack/platform.js';
+import { BUILTIN_PV_KERNEL, builtinRef } from '../toolstack/kernel-image.js';
+import type { HostOptions, HostedToolstack } from './daemon.js';
 
 export type { SchedulingDemoOptions, SchedulingDemoRow };
+
+const MiB = 1 << 20;
+
+export interface SimHostOptions {
+  /** Host name (`xl info` host). */
+  name?: string;
+  nrPcpus?: number;
+  /** Host RAM in bytes (default 8 GiB). */
+  memoryBytes?: number;
+  /** dom0_mem: memory given to dom0 at boot (default 1 GiB). */
+  dom0MemBytes?: number;
+  dom0Vcpus?: number;
+  scheduler?: 'credit' | 'credit2';
+  seed?: number;
+  /** Directory standing for dom0's filesystem (seeded with kernels and images); default a fresh temp dir. */
+  rootDir?: string;
+  /** Keep a trace (default false: hosts are long-running). */
+  trace?: boolean;
+  toolstack?: ToolstackOptions;
+}
+
+/**
+ * Resolves kernel references for XEN_DOMCTL_setvcpucontext. Every lookup of the built-in PV kernel
+ * gives a fresh kernel instance, one per domain; a guest-program module runs as the init program of
+ * a fresh PV kernel.
+ */
+class KernelRegistry implements GuestProgramRegistry {
+  private readonly modules = new Map<string, unknown>();
+  private readonly resolveMemory: (domid: number) => ReturnType<MachineMemory['guest']>;
+
+  constructor(resolveMemory: (domid: number) => ReturnType<MachineMemory['guest']>) {
+    this.resolveMemory = resolveMemory;
+  }
+
+  get(ref: string): GuestProgram | undefined {
+    if (ref === builtinRef(BUILTIN_PV_KERNEL)) return this.kernel([]);
+    const exported = this.modules.get(ref);
+    if (exported === undefined) return undefined;
+    const loaded = loadGuestModule({ default: exported }, ref.replace(/^.*[/#]/, ''));
+    if (!loaded.ok) return undefined;
+    return this.kernel([{ name: loaded.name, main: loaded.main, args: [] }], true);
+  }
+
+  register(ref: string, program: GuestProgram): void {
+    this.modules.set(ref, program);
+  }
+
+  private kernel(
+    programs: { name: string; main: unknown; args: string[] }[],
+    poweroffWhenDone = false,
+  ): GuestProgram {
+    return pvKernelProgram({
+      platform: (env: GuestEnv) => {
+        const m = this.resolveMemory(env.domid);
+        if (!m.ok) throw new Error(`domain ${env.domid} has no memory to boot from`);
+        return { env, memory: m.value };
+      },
+      programs: programs as never,
+      poweroffWhenDone,
+    });
+  }
+}
+
+/** One simulated Xen host in one engine. */
+export class SimHost {
+  readonly name: string;
+  readonly engine: Engine;
+  readonly memory: MachineMemory;
+  readonly grants: GrantTables;
+  readonly hypervisor: Hypervisor;
+  readonly dom0: Domain;
+  readonly dom0Kernel: Dom0Kernel;
+  readonly xenstored: Xenstored;
+  readonly xenstoreRings: XenstoreRings;
+  readonly toolstack: Toolstack;
+  readonly platform: Dom0Platform;
+  readonly rootDir: string;
+  private readonly ownsRoot: boolean;
+
+  constructor(o: SimHostOptions = {}) {
+    this.name = o.name ?? 'xensim';
+    this.engine = new Engine({ seed: o.seed ?? 1, trace: o.trace ?? false });
+    this.memory = new MachineMemory({ memoryBytes: o.memoryBytes ?? 8192 * MiB });
+    this.grants = new GrantTables(this.memory);
+    const registry = new KernelRegistry((domid) => this.memory.guest(asDomId(domid)));
+    this.hypervisor = new Hypervisor({
+      engine: this.engine,
+      nrPcpus: o.nrPcpus ?? 4,
+      scheduler: o.scheduler ?? 'credit2',
+      memory: this.memory,
+      grants: this.grants,
+      kernels: (ref) => registry.get(ref),
+    });
+    this.dom0Kernel = createDom0Kernel();
+    this.dom0 = this.hypervisor.createDom0({
+      maxVcpus: o.dom0Vcpus ?? 1,
+      program: this.dom0Kernel.program,
+    });
+    const env = this.dom0.env as GuestEnv;
+    this.dom0Kernel.attach(env);
+    this.populateDom0(o.dom0MemBytes ?? 1024 * MiB);
+
+    this.ownsRoot = o.rootDir === undefined;
+    this.rootDir = o.rootDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'xensim-root-'));
+    const dom0fs = new HostDirFilesystem(this.rootDir);
+    seedDom0Filesystem(dom0fs);
+
+    this.xenstored = new Xenstored();
+    const foreign = this.memory.foreign({ domid: asDomId(0), privileged: true });
+    this.xenstoreRings = serveXenstoreRings(this.xenstored, this.dom0Kernel, foreign);
+    const cleanup = xenstoredDomainCleanup(this.xenstored, new Xc(env.hypercalls));
+    this.dom0Kernel.onVirq(VIRQ_DOM_EXC, () => {
+      cleanup();
+      this.xenstoreRings.reap();
+    });
+
+    const engine = this.engine;
+    this.platform = {
+      hypercalls: env.hypercalls,
+      foreign,
+      xenstore: new LocalXenstoreConnection(this.xenstored),
+      clock: {
+        now: () => engine.now,
+        at: (t, fn) => engine.at(Math.max(t, engine.now), fn),
+        cancel: (id) => void engine.cancel(id),
+        epochS: Math.floor(Date.now() / 1000),
+      },
+      fs: dom0fs,
+      programs: registry,
+      random: engine.prng.stream('toolstack'),
+      onDomainException: (l) => this.dom0Kernel.onVirq(VIRQ_DOM_EXC, l),
+      hostname: this.name,
+    };
+    this.toolstack = new Toolstack(this.platform, o.toolstack ?? {});
+  }
+
+  /** Batch mode: runs the simulation until `p` (a toolstack operation) settles. */
+  run<T>(p: Promise<T>, limitNs?: number): Promise<T> {
+    return settle(this.engine, p, limitNs);
+  }
+
+  /** Runs the simulation for `ns` of virtual time. */
+  runFor(ns: number): void {
+    this.engine.runFor(ns);
+  }
+
+  /** Removes the temporary dom0 root this host created (a given rootDir is left alone). */
+  dispose(): void {
+    if (this.ownsRoot) fs.rmSync(this.rootDir, { recursive: true, force: true });
+  }
+
+  /** dom0_mem: populate dom0's pseudo-physical memory as Xen's dom0 builder does. */
+  private populateDom0(bytes: number): void {
+    const pages = Math.max(1, Math.floor(bytes / PAGE_SIZE));
+    this.memory.setMaxPages(asDomId(0), pages);
+    const r = this.memory.memoryOp(
+      { domid: asDomId(0), privileged: true },
+      XENMEM_populate_physmap,
+      {
+        extent_start: Array.from({ length: pages }, (_, i) => i),
+        nr_extents: pages,
+        extent_order: 0,
+        mem_flags: 0,
+        domid: 0,
+      },
+    );
+    if (!r.ok || r.value !== pages) throw new Error(`dom0_mem: could not give dom0 ${bytes} bytes`);
+  }
+}
+
+/** The host daemon's toolstack (paced mode): virtual time follows the wall clock times `speed`. */
+export function createToolstack(opts: HostOptions): HostedToolstack {
+  const root = opts.root === '/' ? defaultRoot(opts.name) : opts.root;
+  const host = new SimHost({
+    name: opts.name,
+    nrPcpus: opts.pcpus,
+    memoryBytes: opts.memoryMiB * MiB,
+    dom0MemBytes: Math.min(1024, Math.floor(opts.memoryMiB / 4)) * MiB,
+    scheduler: opts.sched,
+    rootDir: root,
+  });
+  const runner = new PacedRunner(host.engine, () => performance.now(), opts.speed);
+  let timer: NodeJS.Timeout | null = null;
+  let closed = false;
+  const tick = (): void => {
+    if (closed) return;
+    runner.advance();
+    const wait = Math.min(50, Math.max(1, runner.msUntilNextEvent()));
+    timer = setTimeout(tick, wait);
+  };
+  tick();
+  return Object.assign(host.toolstack, {
+    close: (): Promise<void> => {
+      closed = true;
+      if (timer) clearTimeout(timer);
+      return Promise.resolve();
+    },
+  });
+}
+
+/** dom0's filesystem of a daemon host: kept across restarts under the user's data directory. */
+function defaultRoot(name: string): string {
+  const base = process.env.XDG_DATA_HOME ?? path.join(os.homedir(), '.local', 'share');
+  return path.join(base, 'xensim', 'hosts', name, 'root');
+}
 
 /** The scheduling demo of `xensim demo`: CPU-bound domains with different weights sharing pCPUs. */
 export function schedulingDemo(opts: SchedulingDemoOptions): SchedulingDemoRow[] {
