@@ -43,6 +43,7 @@ import { makeGuestEnv } from './guest-env.js';
 import { CreditScheduler } from './sched/credit.js';
 import { Credit2Scheduler, type Credit2Runqueue } from './sched/credit2.js';
 import type { SchedHost, Scheduler } from './sched/scheduler.js';
+import type { KernelResolver } from './vcpu-context.js';
 import type { GrantTableSubsystem, MemorySubsystem } from './subsystems.js';
 import { Timers } from './timers.js';
 import { idleProgram } from './workloads/idle.js';
@@ -68,6 +69,7 @@ export interface HypervisorOptions {
   totalPages?: number;
   memory?: MemorySubsystem;
   grants?: GrantTableSubsystem;
+  kernels?: KernelResolver;
 }
 
 export interface CreateDomainOptions {
@@ -95,6 +97,8 @@ export class Hypervisor {
   readonly timers: Timers;
   memory: MemorySubsystem | undefined;
   grants: GrantTableSubsystem | undefined;
+  /** Resolves the kernel a domain builder names in XEN_DOMCTL_setvcpucontext (the composition root's registry). */
+  kernels: KernelResolver | undefined;
   /** The vCPU whose guest code is executing (Xen's `current`), or null. */
   current: Vcpu | null = null;
   /** Set when dom0 shut down (the host halts or reboots): the SHUTDOWN_* reason. */
@@ -118,6 +122,7 @@ export class Hypervisor {
     this.totalPages = opts.totalPages ?? 4 * 262_144; // 4 GiB
     this.memory = opts.memory;
     this.grants = opts.grants;
+    this.kernels = opts.kernels;
     this.executor = new Executor(this, this.nrPcpus);
     this.timers = new Timers(this);
     const schedHost = this.makeSchedHost();
