@@ -1,0 +1,391 @@
+// The request loop of the block backend (Linux drivers/block/xen-blkback/blkback.c do_block_io_op,
+// __do_block_io_op, dispatch_rw_block_io, dispatch_discard_io, make_response), as a core with no
+// I/O of its own: it takes the mapped ring page, a grant-copy function, bounce pages and a file,
+// and returns how many responses it pushed, whether the frontend needs an event, and any fault.
+//
+// Every slot is copied out once before it is parsed (the frontend may rewrite it meanwhile) and
+// parsed into results: nothing the frontend writes can throw. Data moves by grant copy between the
+// frontend's granted pages and dom0's bounce pages, and between those and the file through one
+// positional read or write per run of disk-contiguous segments.
+
+import {
+  GNTCOPY_dest_gref,
+  GNTCOPY_source_gref,
+  GNTST_okay,
+  gntstMessage,
+  type gnttab_copy,
+} from '../../../hypercalls/grant-table.js';
+import {
+  BLKIF_MAX_SEGMENTS_PER_REQUEST,
+  BLKIF_OP_DISCARD,
+  BLKIF_OP_FLUSH_DISKCACHE,
+  BLKIF_OP_READ,
+  BLKIF_OP_WRITE,
+  BLKIF_OP_WRITE_BARRIER,
+  BLKIF_REQUEST_BYTES,
+  BLKIF_RING_ENTRY_BYTES,
+  BLKIF_RSP_EOPNOTSUPP,
+  BLKIF_RSP_ERROR,
+  BLKIF_RSP_OKAY,
+  BLKIF_SECTOR_BYTES,
+  checkBlkifRequest,
+  readBlkifRequest,
+  readBlkifRequestDiscard,
+  writeBlkifResponse,
+  type BlkifRequest,
+} from '../../../hypercalls/io/blkif.js';
+import { BackRing, type IoResult } from '../../../hypercalls/io/ring.js';
+import { PAGE_SIZE } from '../../../hypercalls/types.js';
+import { DOMID_SELF } from '../../../hypercalls/xen.js';
+import type { LocalPage } from '../platform.js';
+import type { BlockFile } from './block-file.js';
+import { newBlkbackMetrics, type BlkbackMetrics } from './metrics.js';
+
+/** GNTTABOP_copy over the first `count` ops: 0 or a negative errno; each op carries its status. */
+export type GrantCopyFn = (ops: gnttab_copy[], count: number) => number;
+
+/** The disk as the backend advertised it in xenstore. */
+export interface BlkifDisk {
+  readonly file: BlockFile;
+  /** Capacity in 512-byte sectors (the `sectors` node). */
+  readonly sectors: number;
+  readonly readOnly: boolean;
+  /** feature-flush-cache / feature-barrier / feature-discard as written. */
+  readonly flushCache: boolean;
+  readonly barrier: boolean;
+  readonly discard: boolean;
+}
+
+export interface BlkifProcessorDeps {
+  readonly frontendDomid: number;
+  readonly copy: GrantCopyFn;
+  readonly disk: BlkifDisk;
+  /** At least BLKIF_MAX_SEGMENTS_PER_REQUEST of dom0's pages. */
+  readonly bounce: readonly LocalPage[];
+  readonly metrics?: BlkbackMetrics;
+}
+
+export interface ProcessOutcome {
+  /** Responses pushed by this call. */
+  responses: number;
+  /** RING_PUSH_RESPONSES_AND_CHECK_NOTIFY said the frontend wants an event. */
+  notify: boolean;
+  /** The request budget ran out with requests still waiting: call again. */
+  more: boolean;
+  /** The frontend broke the protocol: stop serving this ring and close the device. */
+  fault: string | null;
+}
+
+/** What one request came to: a response status, and a fault when the frontend misbehaved. */
+interface Handled {
+  status: number;
+  fault: string | null;
+}
+
+const RSP_OKAY: Handled = { status: BLKIF_RSP_OKAY, fault: null };
+const RSP_ERROR: Handled = { status: BLKIF_RSP_ERROR, fault: null };
+const RSP_EOPNOTSUPP: Handled = { status: BLKIF_RSP_EOPNOTSUPP, fault: null };
+/** The outcome for a status (shared objects: the hot path allocates none). */
+const done = (status: number): Handled =>
+  status === BLKIF_RSP_OKAY ? RSP_OKAY : status === BLKIF_RSP_ERROR ? RSP_ERROR : RSP_EOPNOTSUPP;
+const faulted = (fault: string): Handled => ({ status: BLKIF_RSP_ERROR, fault });
+
+export class BlkifProcessor {
+  readonly ring: BackRing;
+  readonly metrics: BlkbackMetrics;
+  private readonly deps: BlkifProcessorDeps;
+  private readonly ringBytes: Uint8Array;
+  /** The private copy of the slot being handled. */
+  private readonly slot = new Uint8Array(BLKIF_REQUEST_BYTES);
+  private readonly slotView = new DataView(this.slot.buffer);
+  /** Reused GNTTABOP_copy ops, one per segment, with their `u` unions for each side. */
+  private readonly ops: gnttab_copy[] = [];
+  private readonly localU: { gmfn: number }[] = [];
+  private readonly remoteU: { ref: number }[] = [];
+  /**
+   * The file side of a request: one host read or write per run of disk-contiguous segments goes
+   * through this private buffer, then page by page to or from the bounce pages. Measured: a
+   * readSync into a small private buffer plus page copies beats one straight into machine-memory
+   * frames (views into 1 MiB chunks), 7.9 us against 10.4 us for 44 KiB.
+   */
+  private readonly scratch = new Uint8Array(BLKIF_MAX_SEGMENTS_PER_REQUEST * PAGE_SIZE);
+  /** scratchPages[p]: page p of the scratch buffer. */
+  private readonly scratchPages: Uint8Array[] = [];
+  /** Set once a fault was found: the ring is never read again. */
+  private dead: string | null = null;
+
+  private constructor(ring: BackRing, ringBytes: Uint8Array, deps: BlkifProcessorDeps) {
+    this.ring = ring;
+    this.ringBytes = ringBytes;
+    this.deps = deps;
+    this.metrics = deps.metrics ?? newBlkbackMetrics();
+    for (let i = 0; i < BLKIF_MAX_SEGMENTS_PER_REQUEST; i++) {
+      this.ops.push({
+        source: { u: {}, domid: 0, offset: 0 },
+        dest: { u: {}, domid: 0, offset: 0 },
+        len: 0,
+        flags: 0,
+      });
+      this.localU.push({ gmfn: 0 });
+      this.remoteU.push({ ref: 0 });
+      this.scratchPages.push(this.scratch.subarray(i * PAGE_SIZE, (i + 1) * PAGE_SIZE));
+    }
+  }
+
+  /** BACK_RING_ATTACH over the mapped ring page (the frontend initialised it). */
+  static attach(ringPage: Uint8Array, deps: BlkifProcessorDeps): IoResult<BlkifProcessor> {
+    if (deps.bounce.length < BLKIF_MAX_SEGMENTS_PER_REQUEST) {
+      return { ok: false, error: `blkback: ${deps.bounce.length} bounce pages, need 11` };
+    }
+    const view = new DataView(ringPage.buffer, ringPage.byteOffset, ringPage.byteLength);
+    const ring = BackRing.attach(view, BLKIF_RING_ENTRY_BYTES);
+    if (!ring.ok) return ring;
+    return { ok: true, value: new BlkifProcessor(ring.value, ringPage, deps) };
+  }
+
+  /** The fault that stopped this ring, if any. */
+  get fault(): string | null {
+    return this.dead;
+  }
+
+  /**
+   * do_block_io_op: handles waiting requests (at most `budget`), pushes their responses, and before
+   * going idle runs RING_FINAL_CHECK_FOR_REQUESTS so a request pushed meanwhile is not missed.
+   */
+  process(budget = Number.POSITIVE_INFINITY): ProcessOutcome {
+    const out: ProcessOutcome = { responses: 0, notify: false, more: false, fault: this.dead };
+    if (this.dead !== null) return out;
+    let left = budget;
+    for (;;) {
+      while (left > 0) {
+        const next = this.ring.consumeRequest();
+        if (!next.ok) return this.stop(out, next.error);
+        if (next.value === undefined) break;
+        left--;
+        const h = this.handle(next.value);
+        if (!this.respond(out, h.status)) return this.stop(out, 'blkback: response slot lost');
+        if (h.fault !== null) return this.stop(out, h.fault);
+      }
+      this.push(out);
+      if (left <= 0) {
+        out.more = this.ring.unconsumedRequests() > 0;
+        return out;
+      }
+      if (!this.ring.finalCheckForRequests()) return out;
+    }
+  }
+
+  private stop(out: ProcessOutcome, fault: string): ProcessOutcome {
+    this.dead = fault;
+    this.push(out);
+    out.fault = fault;
+    return out;
+  }
+
+  private push(out: ProcessOutcome): void {
+    if (this.ring.pushResponsesAndCheckNotify()) out.notify = true;
+  }
+
+  /** make_response: the id and operation come from the private copy of the request. */
+  private respond(out: ProcessOutcome, status: number): boolean {
+    const off = this.ring.produceResponse();
+    if (!off.ok) return false;
+    const w = writeBlkifResponse(this.ring.view, off.value, {
+      id: this.slotView.getBigUint64(8, true),
+      operation: this.slot[0] ?? 0,
+      status,
+    });
+    if (status !== BLKIF_RSP_OKAY) this.metrics.errorResponses++;
+    out.responses++;
+    return w.ok;
+  }
+
+  private handle(off: number): Handled {
+    this.slot.set(this.ringBytes.subarray(off, off + BLKIF_REQUEST_BYTES));
+    const op = this.slot[0] ?? 0;
+    if (op === BLKIF_OP_DISCARD) return this.discard();
+    const parsed = readBlkifRequest(this.slotView, 0);
+    if (!parsed.ok) return faulted(parsed.error);
+    // DEVIATION(xen): Linux answers an unknown operation with EOPNOTSUPP and an INDIRECT request
+    // (not advertised) with an error, keeping the device; xensim also closes the device, as the
+    // issue asks of a frontend that breaks the protocol.
+    const checked = checkBlkifRequest(parsed.value);
+    if (!checked.ok) return faulted(`blkback: ${checked.error}`);
+    const req = checked.value;
+    switch (op) {
+      case BLKIF_OP_READ:
+        return this.readWrite(req, false);
+      case BLKIF_OP_WRITE:
+        return this.readWrite(req, true);
+      case BLKIF_OP_FLUSH_DISKCACHE:
+      case BLKIF_OP_WRITE_BARRIER:
+        return this.flush(req, op === BLKIF_OP_WRITE_BARRIER);
+      default:
+        return faulted(`blkback: operation ${op} not handled`);
+    }
+  }
+
+  /** Sectors covered by the segments, or -1 past the end of the disk (not a fault: an error reply). */
+  private span(req: BlkifRequest): number {
+    let n = 0;
+    for (const s of req.seg) n += s.last_sect - s.first_sect + 1;
+    const end = req.sector_number + BigInt(n);
+    return end > BigInt(this.deps.disk.sectors) ? -1 : n;
+  }
+
+  private readWrite(req: BlkifRequest, write: boolean): Handled {
+    const m = this.metrics;
+    if (write) m.writeReqs++;
+    else m.readReqs++;
+    // dispatch_rw_block_io: a write to a read-only vbd is refused before any grant is touched.
+    if (write && this.deps.disk.readOnly) return done(BLKIF_RSP_ERROR);
+    const n = this.span(req);
+    if (n < 0) return done(BLKIF_RSP_ERROR);
+    if (write) {
+      const c = this.copySegments(req, true);
+      if (c !== null) return faulted(c);
+      const f = this.fileIo(req, true);
+      if (f !== null) return done(BLKIF_RSP_ERROR);
+      m.sectorsWritten += n;
+      return done(BLKIF_RSP_OKAY);
+    }
+    const f = this.fileIo(req, false);
+    if (f !== null) return done(BLKIF_RSP_ERROR);
+    const c = this.copySegments(req, false);
+    if (c !== null) return faulted(c);
+    m.sectorsRead += n;
+    return done(BLKIF_RSP_OKAY);
+  }
+
+  /** FLUSH_DISKCACHE (and WRITE_BARRIER, a flush on both sides of its data): fsync, as REQ_PREFLUSH|REQ_FUA. */
+  private flush(req: BlkifRequest, barrier: boolean): Handled {
+    this.metrics.flushReqs++;
+    const disk = this.deps.disk;
+    if (barrier ? !disk.barrier : !disk.flushCache) return done(BLKIF_RSP_EOPNOTSUPP);
+    if (req.nr_segments > 0) {
+      if (disk.readOnly) return done(BLKIF_RSP_ERROR);
+      const n = this.span(req);
+      if (n < 0) return done(BLKIF_RSP_ERROR);
+      if (barrier && !disk.file.flush().ok) return done(BLKIF_RSP_ERROR);
+      const c = this.copySegments(req, true);
+      if (c !== null) return faulted(c);
+      if (this.fileIo(req, true) !== null) return done(BLKIF_RSP_ERROR);
+      this.metrics.sectorsWritten += n;
+    }
+    return done(disk.file.flush().ok ? BLKIF_RSP_OKAY : BLKIF_RSP_ERROR);
+  }
+
+  /** dispatch_discard_io. */
+  private discard(): Handled {
+    this.metrics.discardReqs++;
+    const d = readBlkifRequestDiscard(this.slotView, 0);
+    if (!d.ok) return faulted(d.error);
+    const disk = this.deps.disk;
+    if (!disk.discard) return done(BLKIF_RSP_EOPNOTSUPP);
+    if (disk.readOnly) return done(BLKIF_RSP_ERROR);
+    const end = d.value.sector_number + d.value.nr_sectors;
+    if (end > BigInt(disk.sectors)) return done(BLKIF_RSP_ERROR);
+    const r = disk.file.discard(
+      Number(d.value.sector_number) * BLKIF_SECTOR_BYTES,
+      Number(d.value.nr_sectors) * BLKIF_SECTOR_BYTES,
+    );
+    return done(r.ok ? BLKIF_RSP_OKAY : BLKIF_RSP_ERROR);
+  }
+
+  /**
+   * One GNTTABOP_copy batch for the request's segments: frontend pages into bounce pages for a
+   * write, bounce pages into frontend pages for a read. Segment i uses bounce page i at the same
+   * offset, so the data of a segment sits where it sits in the frontend's page. Returns a fault.
+   */
+  private copySegments(req: BlkifRequest, fromFrontend: boolean): string | null {
+    const fe = this.deps.frontendDomid;
+    const nseg = req.seg.length;
+    for (let i = 0; i < nseg; i++) {
+      const s = req.seg[i] as BlkifRequest['seg'][number];
+      const op = this.ops[i] as gnttab_copy;
+      const page = this.deps.bounce[i] as LocalPage;
+      const offset = s.first_sect * BLKIF_SECTOR_BYTES;
+      const local = fromFrontend ? op.dest : op.source;
+      const remote = fromFrontend ? op.source : op.dest;
+      const lu = this.localU[i] as { gmfn: number };
+      lu.gmfn = page.gmfn;
+      local.u = lu;
+      local.domid = DOMID_SELF;
+      local.offset = offset;
+      const ru = this.remoteU[i] as { ref: number };
+      ru.ref = s.gref;
+      remote.u = ru;
+      remote.domid = fe;
+      remote.offset = offset;
+      op.len = (s.last_sect - s.first_sect + 1) * BLKIF_SECTOR_BYTES;
+      op.flags = fromFrontend ? GNTCOPY_source_gref : GNTCOPY_dest_gref;
+      op.status = 1;
+    }
+    this.metrics.grantCopies += nseg;
+    const rc = this.deps.copy(this.ops, nseg);
+    if (rc < 0) return `blkback: GNTTABOP_copy failed (${rc})`;
+    for (let i = 0; i < nseg; i++) {
+      const st = (this.ops[i] as gnttab_copy).status;
+      if (st !== GNTST_okay) {
+        const ref = (req.seg[i] as BlkifRequest['seg'][number]).gref;
+        return `blkback: grant copy of seg[${i}] gref ${ref}: ${gntstMessage(st ?? -1)}`;
+      }
+    }
+    return null;
+  }
+
+  /**
+   * Reads or writes the segments' bytes at sector_number, one file call per run of segments that
+   * are contiguous on disk (a segment ending at sector 7 followed by one starting at 0). In the
+   * scratch buffer a run starts at its first segment's in-page offset, so segment k of the run
+   * sits in scratch page k at the same offset as in its bounce page. Returns the host error.
+   */
+  private fileIo(req: BlkifRequest, write: boolean): string | null {
+    const file = this.deps.disk.file;
+    let pos = Number(req.sector_number) * BLKIF_SECTOR_BYTES;
+    const nseg = req.seg.length;
+    let i = 0;
+    while (i < nseg) {
+      const first = req.seg[i] as BlkifRequest['seg'][number];
+      const start = first.first_sect * BLKIF_SECTOR_BYTES;
+      let bytes = (first.last_sect - first.first_sect + 1) * BLKIF_SECTOR_BYTES;
+      let last = first;
+      let j = i + 1;
+      while (
+        j < nseg &&
+        last.last_sect === 7 &&
+        (req.seg[j] as BlkifRequest['seg'][number]).first_sect === 0
+      ) {
+        last = req.seg[j] as BlkifRequest['seg'][number];
+        bytes += (last.last_sect + 1) * BLKIF_SECTOR_BYTES;
+        j++;
+      }
+      const buf = this.scratch.subarray(start, start + bytes);
+      if (write) this.moveRun(req, i, j, true);
+      const r = write ? file.writeAt(buf, pos) : file.readAt(buf, pos);
+      if (!r.ok) return r.error;
+      if (!write) this.moveRun(req, i, j, false);
+      pos += bytes;
+      i = j;
+    }
+    return null;
+  }
+
+  /** Copies segments i..j-1 between scratch page k-i and bounce page k (toScratch for a write). */
+  private moveRun(req: BlkifRequest, i: number, j: number, toScratch: boolean): void {
+    for (let k = i; k < j; k++) {
+      const s = req.seg[k] as BlkifRequest['seg'][number];
+      const page = (this.deps.bounce[k] as LocalPage).bytes;
+      const sp = this.scratchPages[k - i] as Uint8Array;
+      if (s.first_sect === 0 && s.last_sect === 7) {
+        if (toScratch) sp.set(page);
+        else page.set(sp);
+        continue;
+      }
+      const from = s.first_sect * BLKIF_SECTOR_BYTES;
+      const to = (s.last_sect + 1) * BLKIF_SECTOR_BYTES;
+      if (toScratch) sp.set(page.subarray(from, to), from);
+      else page.set(sp.subarray(from, to), from);
+    }
+  }
+}
