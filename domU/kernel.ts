@@ -4,6 +4,7 @@
 // control/shutdown, follows memory/target with the balloon, probes frontends, brings up its other
 // vCPUs and runs guest programs as threads.
 
+import { builtinWorkload } from './guest-module.js';
 import { GrantClient } from '../hypercalls/grant-client.js';
 import type { GuestEnv, HypercallInterface } from '../hypercalls/guest-interface.js';
 import { XENMEM_maximum_reservation } from '../hypercalls/memory.js';
@@ -49,6 +50,8 @@ export interface KernelConfig {
 }
 
 const SUSPEND: Suspend = { kind: 'suspend' };
+/** xenbus_probe's wait_for_devices gives devices this long to connect at boot. */
+const DEVICE_WAIT_TIMEOUT_NS = 300_000_000_000;
 /** xenbus_dev_shutdown waits this long for a device to close. */
 const FRONTEND_CLOSE_TIMEOUT_NS = 5_000_000_000;
 
@@ -179,6 +182,7 @@ export class PvKernel implements Kernel {
     const w = yield* this.xs.watch('memory/target', () => this.onMemoryTarget());
     if (!w.ok) this.printk(`xen-balloon: cannot watch memory/target: ${w.error}`);
     yield* this.frontends.start();
+    yield* this.waitForDevices();
     if (this.config.smp ?? true) yield* this.hotplug.setup();
     yield* this.startPrograms();
   }
@@ -188,8 +192,51 @@ export class PvKernel implements Kernel {
     if (kb >= 0) this.balloon.setTargetKb(kb);
   }
 
+  /**
+   * xenbus_probe's wait_for_devices: before init runs, wait for every frontend found at boot to
+   * connect (or give up), so init finds its disks. Linux waits up to 300 s, printing a countdown.
+   */
+  private *waitForDevices(): KThread {
+    // The devices the toolstack gave us at boot (xenbus_probe_devices enumerates `device/<type>`).
+    const expected: string[] = [];
+    for (const type of this.frontends.driverTypes) {
+      const r = yield* this.xs.directory(`device/${type}`);
+      if (r.ok) for (const id of r.value) expected.push(`${type}/${id}`);
+    }
+    const settled = (): boolean =>
+      expected.every((k) => {
+        const d = this.frontends.devices.get(k);
+        return (
+          d !== undefined && (d.state === XenbusState.Connected || d.state === XenbusState.Closed)
+        );
+      });
+    if (settled()) return;
+    const deadline = this.now() + DEVICE_WAIT_TIMEOUT_NS;
+    if (yield* waitUntil(settled, deadline)) return;
+    for (const k of expected) {
+      const d = this.frontends.devices.get(k);
+      if (d?.state !== XenbusState.Connected) {
+        this.printk(
+          `XENBUS: Timeout connecting to device: device/${k} (local state ${d?.state ?? '?'}, remote state ${d?.backendState ?? '?'})`,
+        );
+      }
+    }
+  }
+
   private *startPrograms(): KThread {
-    const progs = this.config.programs ?? [];
+    const init = initFromCmdline(this.cmdline);
+    let progs = this.config.programs ?? [];
+    let poweroffWhenDone = this.config.poweroffWhenDone ?? false;
+    if (init) {
+      const w = builtinWorkload(init.name);
+      if (w.ok) {
+        progs = [...progs, { name: w.name, main: w.main, args: init.args }];
+        // As Linux cannot live without init, the guest powers off when its init returns.
+        poweroffWhenDone = true;
+      } else {
+        this.printk(`Kernel command line: init=${init.name}: ${w.error}`);
+      }
+    }
     let left = progs.length;
     for (const p of progs) {
       const gen = p.main(this, p.args ?? []);
@@ -198,7 +245,7 @@ export class PvKernel implements Kernel {
         left--;
       });
     }
-    if (progs.length > 0 && (this.config.poweroffWhenDone ?? false)) {
+    if (progs.length > 0 && poweroffWhenDone) {
       yield* waitUntil(() => left === 0);
       yield* this.orderlyShutdown(SHUTDOWN_poweroff);
     }
@@ -373,4 +420,17 @@ export class PvKernel implements Kernel {
     this.rng = x >>> 0;
     return this.rng;
   }
+}
+
+/**
+ * `init=<workload> [-- args]` on the kernel command line (xl.cfg `extra=`/`cmdline=`) starts one of
+ * the built-in workloads as the guest's init, as Linux's `init=` names its first program.
+ */
+export function initFromCmdline(cmdline: string): { name: string; args: string[] } | undefined {
+  const words = cmdline.split(/\s+/).filter((w) => w !== '');
+  const i = words.findIndex((w) => w.startsWith('init='));
+  if (i < 0) return undefined;
+  const name = (words[i] as string).slice('init='.length);
+  const dash = words.indexOf('--');
+  return { name, args: dash >= 0 ? words.slice(dash + 1) : [] };
 }

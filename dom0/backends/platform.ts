@@ -131,9 +131,14 @@ export interface Dom0BackendDeps {
   listen(port: number, handler: (() => void) | null): void;
   readonly xs: BackendXenstore;
   readonly clock: BackendClock;
+  /**
+   * Start of this backend's region of dom0's address space for grant maps (a vmalloc-like area).
+   * Backends of the same domain need disjoint regions, or their mappings would collide.
+   */
+  readonly mapBase?: number;
 }
 
-/** First host address used for backend grant maps (a vmalloc-like region of dom0's). */
+/** Default first host address used for backend grant maps. */
 const BACKEND_MAP_BASE = 0x7000_0000_0000;
 
 /**
@@ -144,7 +149,7 @@ export function hypercallBackendPlatform(d: Dom0BackendDeps): BackendPlatform {
   const h = d.hypercalls;
   const hostAddrs = new Map<number, number>();
   const freeAddrs: number[] = [];
-  let nextAddr = BACKEND_MAP_BASE;
+  let nextAddr = d.mapBase ?? BACKEND_MAP_BASE;
   const pfnOf = new Map<number, number>();
   const grants: BackendGrants = {
     copy: (ops, count) => h.grant_table_op(GNTTABOP_copy, ops, count),

@@ -35,10 +35,51 @@ import { HostDirFilesystem, seedDom0Filesystem } from '../toolstack/dom0-fs.js';
 import type { Dom0Platform, GuestProgramRegistry } from '../toolstack/platform.js';
 import { BUILTIN_PV_KERNEL, builtinRef } from '../toolstack/kernel-image.js';
 import type { HostOptions, HostedToolstack } from './daemon.js';
+import {
+  hypercallBackendPlatform,
+  type BackendClock,
+  type BackendXenstore,
+} from '../backends/platform.js';
+import { Blkback } from '../backends/blkback/blkback.js';
+import { Xenconsoled } from '../backends/console/xenconsoled.js';
+import { XsClient } from '../toolstack/xs-client.js';
+import { blkfrontDriver } from '../../domU/blkfront/blkfront-driver.js';
+import type { PvKernelProgram } from '../../domU/boot.js';
+import type { GuestProgramSpec } from '../../domU/kernel.js';
 
 export type { SchedulingDemoOptions, SchedulingDemoRow };
 
 const MiB = 1 << 20;
+/** dom0 pages kept for backend bounce buffers (11 per ring slot in flight for blkback). */
+const BACKEND_BOUNCE_PAGES = 4096;
+
+/**
+ * A backend's xenstore access over its own privileged connection. Watch callbacks run as their own
+ * engine event, as Linux's xenwatch thread runs them after the write that fired them has finished.
+ */
+function backendXenstore(client: XsClient, clock: BackendClock, _name: string): BackendXenstore {
+  const watches = new Map<number, { path: string; token: string }>();
+  let next = 1;
+  return {
+    read: (p) => client.read(p),
+    write: (p, v) => client.write(p, v).ok,
+    rm: (p) => client.rm(p).ok,
+    directory: (p) => client.directory(p),
+    watch(path, cb) {
+      const r = client.watch(path, (ev) => void clock.at(clock.now(), () => cb(ev)));
+      if (!r.ok) return undefined;
+      const id = next++;
+      watches.set(id, { path, token: r.value });
+      return id;
+    },
+    unwatch(id) {
+      const w = watches.get(id);
+      if (!w) return;
+      watches.delete(id);
+      client.unwatch(w.path, w.token);
+    },
+  };
+}
 
 export interface SimHostOptions {
   /** Host name (`xl info` host). */
@@ -84,19 +125,18 @@ class KernelRegistry implements GuestProgramRegistry {
     this.modules.set(ref, program);
   }
 
-  private kernel(
-    programs: { name: string; main: unknown; args: string[] }[],
-    poweroffWhenDone = false,
-  ): GuestProgram {
-    return pvKernelProgram({
+  private kernel(programs: GuestProgramSpec[], poweroffWhenDone = false): GuestProgram {
+    const prog: PvKernelProgram = pvKernelProgram({
+      drivers: [blkfrontDriver(() => prog.kernel())],
       platform: (env: GuestEnv) => {
         const m = this.resolveMemory(env.domid);
         if (!m.ok) throw new Error(`domain ${env.domid} has no memory to boot from`);
         return { env, memory: m.value };
       },
-      programs: programs as never,
+      programs,
       poweroffWhenDone,
     });
+    return prog;
   }
 }
 
@@ -113,6 +153,8 @@ export class SimHost {
   readonly xenstoreRings: XenstoreRings;
   readonly toolstack: Toolstack;
   readonly platform: Dom0Platform;
+  readonly blkback: Blkback;
+  readonly xenconsoled: Xenconsoled;
   readonly rootDir: string;
   private readonly ownsRoot: boolean;
 
@@ -154,6 +196,35 @@ export class SimHost {
     });
 
     const engine = this.engine;
+    const clock: BackendClock = {
+      now: () => engine.now,
+      at: (t, fn) => engine.at(Math.max(t, engine.now), fn),
+      cancel: (id) => void engine.cancel(id),
+    };
+    // Backends (dom0's blkback and xenconsoled) run over dom0's hypercall page, with bounce pages
+    // taken from the top of dom0's memory and their own xenstore connection.
+    const backendPool = this.dom0BouncePool(BACKEND_BOUNCE_PAGES);
+    const dom0Mem = this.memory.guest(asDomId(0));
+    if (!dom0Mem.ok) throw new Error('dom0 has no memory');
+    const backendDeps = (name: string, mapBase: number) => ({
+      mapBase,
+      domid: 0,
+      hypercalls: env.hypercalls,
+      memory: dom0Mem.value,
+      allocPfn: () => backendPool.pop() ?? -1,
+      freePfn: (pfn: number) => void backendPool.push(pfn),
+      listen: (port: number, handler: (() => void) | null) => this.dom0Kernel.listen(port, handler),
+      xs: backendXenstore(new XsClient(new LocalXenstoreConnection(this.xenstored)), clock, name),
+      clock,
+    });
+    this.blkback = new Blkback(hypercallBackendPlatform(backendDeps('blkback', 0x7000_0000_0000)));
+    this.xenconsoled = new Xenconsoled(
+      hypercallBackendPlatform(backendDeps('xenconsoled', 0x6000_0000_0000)),
+    );
+    if (!this.blkback.start() || !this.xenconsoled.start())
+      throw new Error('dom0: backends failed to start');
+    const consoled = this.xenconsoled;
+
     this.platform = {
       hypercalls: env.hypercalls,
       foreign,
@@ -168,6 +239,7 @@ export class SimHost {
       programs: registry,
       random: engine.prng.stream('toolstack'),
       onDomainException: (l) => this.dom0Kernel.onVirq(VIRQ_DOM_EXC, l),
+      consoles: { attach: (domid) => consoled.attach(domid) },
       hostname: this.name,
     };
     this.toolstack = new Toolstack(this.platform, o.toolstack ?? {});
@@ -186,6 +258,13 @@ export class SimHost {
   /** Removes the temporary dom0 root this host created (a given rootDir is left alone). */
   dispose(): void {
     if (this.ownsRoot) fs.rmSync(this.rootDir, { recursive: true, force: true });
+  }
+
+  /** pfns at the top of dom0's memory set aside for backend bounce pages. */
+  private dom0BouncePool(count: number): number[] {
+    const pages = this.memory.totPages(asDomId(0));
+    const n = Math.min(count, Math.floor(pages / 4));
+    return Array.from({ length: n }, (_, i) => pages - 1 - i);
   }
 
   /** dom0_mem: populate dom0's pseudo-physical memory as Xen's dom0 builder does. */

@@ -31,6 +31,8 @@ export interface Dom0Kernel {
   notify(port: number): void;
   /** EVTCHNOP_close on a local port bound with bindInterdomain. */
   closePort(port: number): void;
+  /** Runs `handler` on dom0's vCPU for events on an already bound local `port` (null stops it). */
+  listen(port: number, handler: (() => void) | null): void;
   /** Hands the kernel dom0's boot interface before its vCPU first runs (the composition root does). */
   attach(env: GuestEnv): void;
 }
@@ -102,6 +104,10 @@ export function createDom0Kernel(): Dom0Kernel {
     closePort(port) {
       if (!interdomain.delete(port)) return;
       need().hypercalls.event_channel_op(EVTCHNOP_close, { port });
+    },
+    listen(port, handler) {
+      if (handler) interdomain.set(port, handler);
+      else interdomain.delete(port);
     },
     attach(e) {
       if (env) return;

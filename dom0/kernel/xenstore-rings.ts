@@ -62,4 +62,3 @@ export function serveXenstoreRings(
     domids: () => [...glue.keys()].sort((a, b) => a - b),
   };
 }
-

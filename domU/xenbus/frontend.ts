@@ -101,6 +101,11 @@ export class FrontendBus {
     return true;
   }
 
+  /** Device types with a driver (`vbd`, `vif`). */
+  get driverTypes(): string[] {
+    return [...this.drivers.keys()];
+  }
+
   get watching(): boolean {
     return this.watchToken !== null;
   }
