@@ -77,8 +77,8 @@ describe('xl against a real host', () => {
     expect(vl[0]).toBe(
       'Name                                ID  VCPU   CPU State   Time(s) Affinity (Hard / Soft)',
     );
-    expect(vl[1]).toMatch(/^pv-guest\s+1\s+0\s+1\s+-b-\s+\d+\.\d  1 \/ all$/);
-    expect(vl[2]).toMatch(/^pv-guest\s+1\s+1\s+\d\s+-b-\s+\d+\.\d  all \/ all$/);
+    expect(vl[1]).toMatch(/^pv-guest\s+1\s+0\s+1\s+-b-\s+\d+\.\d {2}1 \/ all$/);
+    expect(vl[2]).toMatch(/^pv-guest\s+1\s+1\s+\d\s+-b-\s+\d+\.\d {2}all \/ all$/);
 
     expect(xl('mem-set', 'pv-guest', '128m').code).toBe(0);
     expect(listed(xl('list', 'pv-guest').stdout)).toMatch(/^pv-guest\s+1\s+128\s+2\s+-b----/m);
