@@ -33,6 +33,8 @@ import { Xc } from '../toolstack/xc.js';
 import { LocalXenstoreConnection } from '../toolstack/xs-local.js';
 import { HostDirFilesystem, seedDom0Filesystem } from '../toolstack/dom0-fs.js';
 import type { Dom0Platform, GuestProgramRegistry } from '../toolstack/platform.js';
+import type { DomainInfo } from '../toolstack/api.js';
+import type { DomainEvent } from '../toolstack/lifecycle.js';
 import { BUILTIN_PV_KERNEL, builtinRef } from '../toolstack/kernel-image.js';
 import type { HostOptions, HostedToolstack } from './daemon.js';
 import {
@@ -50,6 +52,24 @@ import type { GuestProgramSpec } from '../../domU/kernel.js';
 export type { SchedulingDemoOptions, SchedulingDemoRow };
 
 const MiB = 1 << 20;
+const NS_PER_SEC = 1_000_000_000;
+
+/** An xl.cfg as an object: strings, numbers, booleans and (nested) lists of them. */
+export type XlConfigValue = string | number | boolean | readonly XlConfigValue[];
+export type XlConfigObject = Readonly<Record<string, XlConfigValue>>;
+
+/** Writes a config object out in xl.cfg syntax (xl.cfg(5)), so it is parsed exactly as a file is. */
+export function xlConfigText(config: XlConfigObject): string {
+  const value = (v: XlConfigValue): string => {
+    if (typeof v === 'number') return String(v);
+    if (typeof v === 'boolean') return v ? '1' : '0';
+    if (typeof v === 'string') return `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+    return `[ ${v.map(value).join(', ')} ]`;
+  };
+  return Object.entries(config)
+    .map(([k, v]) => `${k} = ${value(v)}\n`)
+    .join('');
+}
 /** dom0 pages kept for backend bounce buffers (11 per ring slot in flight for blkback). */
 const BACKEND_BOUNCE_PAGES = 4096;
 
@@ -243,6 +263,56 @@ export class SimHost {
       hostname: this.name,
     };
     this.toolstack = new Toolstack(this.platform, o.toolstack ?? {});
+  }
+
+  // ---- scripting conveniences (the public API of `import { SimHost } from 'xensim'`) -------------
+
+  /**
+   * Creates a domain from xl.cfg text or from a config object (`{ name: 'g', memory: 128, disk: [...] }`,
+   * written out as xl.cfg), running the simulation until it is built. Resolves to the new domid.
+   */
+  async create(
+    config: string | XlConfigObject,
+    opts: { paused?: boolean; overrides?: string[] } = {},
+  ): Promise<number> {
+    const configText = typeof config === 'string' ? config : xlConfigText(config);
+    const r = await this.run(
+      this.toolstack.create({
+        configText,
+        configSource: typeof config === 'string' ? 'config' : 'config object',
+        overrides: opts.overrides ?? [],
+        paused: opts.paused ?? false,
+        dryRun: false,
+        cwd: '/',
+      }),
+    );
+    if (r.domid === undefined) throw new Error(`domain ${r.name} was not created`);
+    return r.domid;
+  }
+
+  /** The domains, as `xl list` sees them. */
+  domains(): Promise<readonly DomainInfo[]> {
+    return this.run(this.toolstack.listDomains());
+  }
+
+  /** Runs the simulation until `cond()` holds or `limitNs` of virtual time passes; true if it holds. */
+  runUntil(cond: () => boolean, limitNs = 600 * NS_PER_SEC): boolean {
+    return this.engine.runUntilCondition(cond, this.engine.now + limitNs);
+  }
+
+  /** Subscribes to domain events (created, shutdown, destroyed, ...); returns an unsubscribe function. */
+  onDomainEvent(listener: (e: DomainEvent) => void): () => void {
+    return this.toolstack.onDomainEvent(listener);
+  }
+
+  /** The guest's console output so far (xenconsoled's log of it). */
+  consoleOutput(domid: number): string {
+    const a = this.xenconsoled.attach(domid, true);
+    if (!a) return '';
+    let out = '';
+    a.onData((b) => (out += new TextDecoder().decode(b)))();
+    a.close();
+    return out;
   }
 
   /** Batch mode: runs the simulation until `p` (a toolstack operation) settles. */
