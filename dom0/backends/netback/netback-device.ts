@@ -1,0 +1,360 @@
+// One vif in dom0 (Linux drivers/net/xen-netback/xenbus.c netback_probe, frontend_changed,
+// connect, read_xenbus_vif_flags, xen_net_read_rate; interface.c xenvif_connect_data,
+// xenvif_disconnect_data): the feature nodes of reference 6.3, the shared handshake machine
+// (state changes wait for hotplug-status=connected), both rings mapped and the event channel(s)
+// bound on connect, and a NetifProcessor serving them. The vif `vif<domid>.<devid>` is a bridge
+// port once the hotplug step attached it. A fault disconnects this vif only.
+
+import { initialTransition, transition, type AnyMachineSnapshot } from 'xstate';
+import { GNTST_okay, gntstMessage } from '../../../hypercalls/grant-table.js';
+import { parseXenbusState, XenbusState } from '../../../hypercalls/io/xenbus.js';
+import { netbackMachine, type BackendEvent } from '../backend-machine.js';
+import type {
+  BackendPlatform,
+  BackendTimer,
+  BackendWatch,
+  GrantMapping,
+  LocalPage,
+} from '../platform.js';
+import { CreditLimiter, parseRateNode } from './credit.js';
+import { newNetbackMetrics, type NetbackMetrics } from './metrics.js';
+import { NETBACK_BOUNCE_PAGES, NetifProcessor } from './netif-processor.js';
+
+/** Packets handled per event and direction before yielding to other devices (NAPI weight). */
+const BUDGET_PER_RUN = 64;
+export const NETBACK_DEFAULT_MTU = 1500;
+
+/** Feature nodes netback writes at probe (reference 6.3, xenbus.c netback_probe). */
+export const NETBACK_FEATURES: readonly (readonly [string, string])[] = [
+  ['feature-sg', '1'],
+  ['feature-gso-tcpv4', '1'],
+  ['feature-gso-tcpv6', '1'],
+  ['feature-ipv6-csum-offload', '1'],
+  ['feature-rx-copy', '1'],
+  ['feature-rx-flip', '0'],
+  ['feature-multicast-control', '1'],
+  ['feature-dynamic-multicast-control', '1'],
+  ['feature-split-event-channels', '1'],
+  ['multi-queue-max-queues', '1'],
+  ['feature-ctrl-ring', '0'],
+];
+
+interface Connection {
+  readonly txMap: GrantMapping;
+  readonly rxMap: GrantMapping;
+  readonly ports: number[];
+  readonly bounce: LocalPage[];
+  readonly proc: NetifProcessor;
+}
+
+const parseUint = (s: string | undefined): number | undefined =>
+  s !== undefined && /^[0-9]{1,10}$/.test(s) ? Number(s) : undefined;
+
+export class NetbackDevice {
+  readonly frontendDomid: number;
+  readonly devid: number;
+  /** `/local/domain/<B>/backend/vif/<fe>/<devid>`. */
+  readonly path: string;
+  readonly metrics: NetbackMetrics = newNetbackMetrics();
+  readonly errors: string[] = [];
+  readonly actionLog: string[] = [];
+  /** Where the guest's frames go (the bridge port's input); set by the hotplug step. */
+  transmit: ((frame: Uint8Array) => void) | null = null;
+  removed = false;
+  private readonly p: BackendPlatform;
+  private snap: AnyMachineSnapshot;
+  private readonly queue: BackendEvent[] = [];
+  private draining = false;
+  private conn: Connection | null = null;
+  private frontendPath = '';
+  private readonly watches: BackendWatch[] = [];
+  private scheduled = false;
+  private creditTimer: BackendTimer | null = null;
+  private connectFailed = false;
+  private kicking = false;
+  private kickAgain = false;
+
+  constructor(platform: BackendPlatform, frontendDomid: number, devid: number) {
+    this.p = platform;
+    this.frontendDomid = frontendDomid;
+    this.devid = devid;
+    this.path = `/local/domain/${platform.domid}/backend/vif/${frontendDomid}/${devid}`;
+    const [snap] = initialTransition(netbackMachine);
+    this.snap = snap;
+  }
+
+  /** The interface name: the backend's `vifname`, else `vif<domid>.<devid>`. */
+  get vifName(): string {
+    const v = this.p.xs.read(`${this.path}/vifname`);
+    return v !== undefined && v !== '' ? v : `vif${this.frontendDomid}.${this.devid}`;
+  }
+
+  get state(): string {
+    return String(this.snap.value);
+  }
+
+  get connected(): boolean {
+    return this.conn !== null;
+  }
+
+  /** The vif's MTU (backend `mtu`, default 1500). */
+  get mtu(): number {
+    return parseUint(this.p.xs.read(`${this.path}/mtu`)) ?? NETBACK_DEFAULT_MTU;
+  }
+
+  /** netback_probe: features, InitWait (deferred until hotplug), watches. */
+  start(): void {
+    this.frontendPath = this.p.xs.read(`${this.path}/frontend`) ?? '';
+    this.send({ type: 'PROBE' });
+    this.addWatch(`${this.path}/hotplug-status`, () => {
+      if (this.p.xs.read(`${this.path}/hotplug-status`) === 'connected') {
+        this.send({ type: 'HOTPLUG_DONE' });
+      }
+    });
+    this.addWatch(`${this.path}/online`, () => {
+      const v = this.p.xs.read(`${this.path}/online`);
+      if (v !== undefined) this.send({ type: 'ONLINE', online: v === '1' });
+    });
+    if (this.frontendPath !== '') {
+      this.addWatch(`${this.frontendPath}/state`, () => this.frontendChanged());
+    }
+  }
+
+  remove(): void {
+    if (this.removed) return;
+    this.removed = true;
+    this.disconnect();
+    for (const w of this.watches.splice(0)) this.p.xs.unwatch(w);
+  }
+
+  private addWatch(path: string, cb: () => void): void {
+    const w = this.p.xs.watch(path, () => {
+      if (!this.removed) cb();
+    });
+    if (w !== undefined) this.watches.push(w);
+  }
+
+  private frontendChanged(): void {
+    const s = this.p.xs.read(`${this.frontendPath}/state`);
+    if (s === undefined) return this.send({ type: 'FRONTEND_STATE', state: XenbusState.Unknown });
+    const st = parseXenbusState(s);
+    if (!st.ok) return this.send({ type: 'FAULT', message: `frontend state: ${st.error}` });
+    this.send({ type: 'FRONTEND_STATE', state: st.value });
+  }
+
+  send(ev: BackendEvent): void {
+    this.queue.push(ev);
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      for (let e = this.queue.shift(); e !== undefined; e = this.queue.shift()) {
+        if (this.removed && e.type !== 'ONLINE') continue;
+        const [snap, actions] = transition(netbackMachine, this.snap, e);
+        this.snap = snap;
+        this.connectFailed = false;
+        for (const a of actions) this.run(a);
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private run(a: { type: string; params?: unknown }): void {
+    if (a.type.startsWith('xstate.')) return;
+    const xs = this.p.xs;
+    switch (a.type) {
+      case 'writeFeatures':
+        this.actionLog.push(a.type);
+        for (const [k, v] of NETBACK_FEATURES) xs.write(`${this.path}/${k}`, v);
+        return;
+      case 'connectRing':
+        this.actionLog.push(a.type);
+        this.connect();
+        return;
+      case 'disconnectRing':
+        this.actionLog.push(a.type);
+        this.disconnect();
+        return;
+      case 'switchState': {
+        const state = (a.params as { state: number }).state;
+        if (this.connectFailed && state === XenbusState.Connected) return;
+        this.actionLog.push(`switchState:${state}`);
+        xs.write(`${this.path}/state`, String(state));
+        return;
+      }
+      case 'reportError':
+        this.actionLog.push(a.type);
+        this.reportError((a.params as { message: string }).message);
+        return;
+      case 'removeDevice':
+        this.actionLog.push(a.type);
+        this.remove();
+        return;
+      default:
+        this.actionLog.push(`unknown:${a.type}`);
+    }
+  }
+
+  /** xenbus_dev_fatal: `error/backend/vif/<fe>/<devid>/error` under dom0's home. */
+  private reportError(message: string): void {
+    this.errors.push(message);
+    const nodename = this.path.slice(`/local/domain/${this.p.domid}/`.length);
+    this.p.xs.write(`/local/domain/${this.p.domid}/error/${nodename}/error`, `22 ${message}`);
+  }
+
+  private fail(message: string): void {
+    this.connectFailed = true;
+    this.send({ type: 'FAULT', message });
+  }
+
+  /** connect(): read the frontend's rings, flags and event channel(s); map, bind, serve. */
+  private connect(): void {
+    const xs = this.p.xs;
+    const fe = this.frontendPath;
+    if (xs.read(`${fe}/request-rx-copy`) !== '1') {
+      return this.fail(`${fe}: frontend must support rx-copy (request-rx-copy)`);
+    }
+    if (xs.read(`${fe}/feature-rx-notify`) !== '1') {
+      return this.fail(`${fe}: feature-rx-notify is mandatory`);
+    }
+    const queues = parseUint(xs.read(`${fe}/multi-queue-num-queues`) ?? '1');
+    if (queues !== 1) return this.fail(`${fe}: only 1 queue is supported`);
+    const txRef = parseUint(xs.read(`${fe}/tx-ring-ref`));
+    const rxRef = parseUint(xs.read(`${fe}/rx-ring-ref`));
+    const one = parseUint(xs.read(`${fe}/event-channel`));
+    const txEv = one ?? parseUint(xs.read(`${fe}/event-channel-tx`));
+    const rxEv = one ?? parseUint(xs.read(`${fe}/event-channel-rx`));
+    if (txRef === undefined || rxRef === undefined || txEv === undefined || rxEv === undefined) {
+      return this.fail(`reading ${fe}/tx-ring-ref, rx-ring-ref and event-channel`);
+    }
+    const sg = xs.read(`${fe}/feature-sg`) === '1';
+    const g = this.p.grants;
+    const bounce = g.allocPages(NETBACK_BOUNCE_PAGES);
+    if (!bounce) return this.fail('no dom0 pages for bounce buffers');
+    const txMap = g.map(this.frontendDomid, txRef, false);
+    const rxMap = txMap.status === GNTST_okay ? g.map(this.frontendDomid, rxRef, false) : txMap;
+    if (txMap.bytes === undefined || rxMap.bytes === undefined || rxMap.status !== GNTST_okay) {
+      if (txMap.status === GNTST_okay) g.unmap(txMap);
+      g.freePages(bounce);
+      const bad = txMap.status !== GNTST_okay ? txRef : rxRef;
+      return this.fail(`mapping ring-ref ${bad}: ${gntstMessage(rxMap.status)}`);
+    }
+    const rate = parseRateNode(xs.read(`${this.path}/rate`));
+    const now = () => this.p.clock.now();
+    const proc = NetifProcessor.attach(txMap.bytes, rxMap.bytes, {
+      frontendDomid: this.frontendDomid,
+      copy: (ops, count) => g.copy(ops, count),
+      bounce,
+      mtu: this.mtu,
+      rxSg: sg,
+      deliver: (f) => this.transmit?.(f),
+      now,
+      credit: rate && new CreditLimiter(rate.bytes, rate.intervalUs, now()),
+      metrics: this.metrics,
+    });
+    const release = (): void => {
+      g.unmap(txMap);
+      g.unmap(rxMap);
+      g.freePages(bounce);
+    };
+    if (!proc.ok) {
+      release();
+      return this.fail(proc.error);
+    }
+    const ports: number[] = [];
+    for (const ev of one !== undefined ? [one] : [txEv, rxEv]) {
+      const port = this.p.evtchn.bindInterdomain(this.frontendDomid, ev);
+      if (port < 0) {
+        for (const q of ports) this.p.evtchn.close(q);
+        release();
+        return this.fail(`binding event channel ${ev}: errno ${-port}`);
+      }
+      ports.push(port);
+    }
+    this.conn = { txMap, rxMap, ports, bounce, proc: proc.value };
+    for (const port of ports) this.p.evtchn.listen(port, () => this.kick());
+    this.kick();
+  }
+
+  private disconnect(): void {
+    const c = this.conn;
+    if (c === null) return;
+    this.conn = null;
+    if (this.creditTimer !== null) this.p.clock.cancel(this.creditTimer);
+    this.creditTimer = null;
+    for (const port of c.ports) this.p.evtchn.close(port);
+    this.p.grants.unmap(c.txMap);
+    this.p.grants.unmap(c.rxMap);
+    this.p.grants.freePages(c.bounce);
+  }
+
+  /** A frame from the bridge for this guest (the vif's start_xmit). */
+  receive(frame: Uint8Array): void {
+    const c = this.conn;
+    if (c === null) {
+      this.metrics.rxDropped++;
+      return;
+    }
+    c.proc.enqueueRx(frame);
+    this.kick();
+  }
+
+  /**
+   * The interrupt handler. A frame this vif sends can come back to it through the bridge (another
+   * vif answering at once), so a nested kick only asks the running one to go round again.
+   */
+  kick(): void {
+    if (this.kicking) {
+      this.kickAgain = true;
+      return;
+    }
+    this.kicking = true;
+    try {
+      do {
+        this.kickAgain = false;
+        this.serve();
+      } while (this.kickAgain && this.conn !== null);
+    } finally {
+      this.kicking = false;
+    }
+  }
+
+  /** Serves tx then rx; a fault disconnects this vif only. */
+  private serve(): void {
+    const c = this.conn;
+    if (c === null) return;
+    const tx = c.proc.processTx(BUDGET_PER_RUN);
+    const rx = tx.fault === null ? c.proc.processRx(BUDGET_PER_RUN) : tx;
+    if (tx.notify || rx.notify) {
+      this.metrics.notifications++;
+      // With split channels, the last port is rx; notify both ends that have news.
+      const [txPort, rxPort = txPort] = c.ports;
+      if (tx.notify && txPort !== undefined) this.p.evtchn.send(txPort);
+      if (rx.notify && rxPort !== undefined && (rxPort !== txPort || !tx.notify)) {
+        this.p.evtchn.send(rxPort);
+      }
+    }
+    const fault = tx.fault ?? rx.fault;
+    if (fault !== null) {
+      this.send({ type: 'FAULT', message: fault });
+      return;
+    }
+    if (tx.throttledUntilNs !== null && this.creditTimer === null) {
+      const credit = tx.throttledUntilNs;
+      this.creditTimer = this.p.clock.at(Math.max(credit, this.p.clock.now()), () => {
+        this.creditTimer = null;
+        const cc = this.conn;
+        if (cc === null) return;
+        cc.proc.creditTimerFired();
+        this.kick();
+      });
+    }
+    if ((tx.more || rx.more) && !this.scheduled) {
+      this.scheduled = true;
+      this.p.clock.at(this.p.clock.now(), () => {
+        this.scheduled = false;
+        this.kick();
+      });
+    }
+  }
+}

@@ -1,0 +1,489 @@
+// The data path of one vif in netback (Linux drivers/net/xen-netback/netback.c
+// xenvif_tx_build_gops, xenvif_count_requests, xenvif_get_extras, xenvif_tx_check_gop,
+// make_tx_response; rx.c xenvif_rx_action, xenvif_rx_copy_flush) as a core with no I/O: it takes
+// the two mapped ring pages, a grant-copy function and dom0 bounce pages. Guest tx slots are
+// grant-copied into bounce pages and assembled into one frame for the bridge; frames from the
+// bridge are queued and grant-copied into the buffers the guest posted on the rx ring.
+//
+// Every slot is copied out before it is checked, and each response takes the slot of its request
+// (responses are produced in request order), which Linux netfront relies on. Bad packets are
+// dropped with NETIF_RSP_ERROR; protocol abuse (xenvif_fatal_tx_err) returns a fault.
+
+import {
+  GNTCOPY_dest_gref,
+  GNTCOPY_source_gref,
+  GNTST_okay,
+  gntstMessage,
+  type gnttab_copy,
+} from '../../../hypercalls/grant-table.js';
+import {
+  NET_RX_RING_SIZE,
+  NETIF_RSP_ERROR,
+  NETIF_RSP_NULL,
+  NETIF_RSP_OKAY,
+  NETIF_RX_RING_ENTRY_BYTES,
+  NETIF_TX_RING_ENTRY_BYTES,
+  NETRXF_more_data,
+  NETTXF_extra_info,
+  NETTXF_more_data,
+  readNetifExtraInfo,
+  XEN_NETIF_EXTRA_FLAG_MORE,
+  XEN_NETIF_EXTRA_TYPE_GSO,
+  XEN_NETIF_NR_SLOTS_MIN,
+} from '../../../hypercalls/io/netif.js';
+import {
+  BackRing,
+  SRING_REQ_EVENT_OFF,
+  SRING_REQ_PROD_OFF,
+  SRING_RSP_PROD_OFF,
+} from '../../../hypercalls/io/ring.js';
+import { PAGE_SIZE } from '../../../hypercalls/types.js';
+import { DOMID_SELF } from '../../../hypercalls/xen.js';
+import { FrameSlab } from '../../net/frame-slab.js';
+import type { LocalPage } from '../platform.js';
+import type { CreditLimiter } from './credit.js';
+import { newNetbackMetrics, type NetbackMetrics } from './metrics.js';
+
+export type GrantCopyFn = (ops: gnttab_copy[], count: number) => number;
+
+/** Slots a packet may use before it is dropped (max_skb_slots). */
+export const MAX_SKB_SLOTS = XEN_NETIF_NR_SLOTS_MIN;
+/** Slots beyond which the frontend is considered malicious (FATAL_SKB_SLOTS_DEFAULT). */
+export const FATAL_SKB_SLOTS = 20;
+/** Bounce pages a processor needs: one per slot of the largest packet accepted. */
+export const NETBACK_BOUNCE_PAGES = MAX_SKB_SLOTS;
+/** Frames queued for the guest before the bridge's frames are dropped (rx queue length). */
+export const RX_QUEUE_MAX = 512;
+const ETH_HLEN = 14;
+/** txPacket's answer when the packet's last slot is not on the ring yet. */
+const PARTIAL = false;
+const VLAN_HLEN = 4;
+
+export interface NetifProcessorDeps {
+  readonly frontendDomid: number;
+  readonly copy: GrantCopyFn;
+  /** At least NETBACK_BOUNCE_PAGES of dom0's pages. */
+  readonly bounce: readonly LocalPage[];
+  /** Largest payload after the Ethernet header (the vif's `mtu`). */
+  readonly mtu: number;
+  /** feature-sg from the frontend: rx frames may span several slots. */
+  readonly rxSg: boolean;
+  /** A frame the guest sent (netback's start_xmit towards the bridge). */
+  readonly deliver: (frame: Uint8Array) => void;
+  readonly now: () => number;
+  readonly credit?: CreditLimiter | undefined;
+  readonly metrics?: NetbackMetrics | undefined;
+}
+
+export interface NetifOutcome {
+  /** Packets taken from the tx ring or put on the rx ring. */
+  packets: number;
+  /** The frontend wants an event. */
+  notify: boolean;
+  /** Budget ran out with work left: call again soon. */
+  more: boolean;
+  /** Set when the rate limit stopped tx: call again at this virtual time. */
+  throttledUntilNs: number | null;
+  /** The frontend broke the protocol: disconnect this vif. */
+  fault: string | null;
+}
+
+interface Slot {
+  gref: number;
+  offset: number;
+  flags: number;
+  id: number;
+  size: number;
+  extra: boolean;
+}
+
+/**
+ * The slot of the next response: the one of the oldest unanswered request. Callers answer only
+ * requests they consumed, so rsp_prod_pvt never passes req_cons (BackRing.produceResponse without
+ * its result object, on the per-packet path).
+ */
+function nextResponse(ring: BackRing): number {
+  const off = ring.slotOffset(ring.rspProdPvt);
+  ring.rspProdPvt = (ring.rspProdPvt + 1) >>> 0;
+  return off;
+}
+
+export class NetifProcessor {
+  readonly tx: BackRing;
+  readonly rx: BackRing;
+  readonly metrics: NetbackMetrics;
+  private readonly d: NetifProcessorDeps;
+  private readonly ops: gnttab_copy[];
+  private readonly rxOps: gnttab_copy[];
+  private readonly slab = new FrameSlab();
+  private readonly slots: Slot[];
+  private readonly rxQueue: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(
+    RX_QUEUE_MAX,
+  );
+  private rxHead = 0;
+  private rxLen = 0;
+
+  private constructor(d: NetifProcessorDeps, tx: BackRing, rx: BackRing) {
+    this.d = d;
+    this.tx = tx;
+    this.rx = rx;
+    this.metrics = d.metrics ?? newNetbackMetrics();
+    this.ops = d.bounce.map((p) => ({
+      source: { u: { ref: 0 }, domid: d.frontendDomid, offset: 0 },
+      dest: { u: { gmfn: p.gmfn }, domid: DOMID_SELF, offset: 0 },
+      len: 0,
+      flags: GNTCOPY_source_gref,
+      status: 0,
+    }));
+    this.rxOps = d.bounce.map((p) => ({
+      source: { u: { gmfn: p.gmfn }, domid: DOMID_SELF, offset: 0 },
+      dest: { u: { ref: 0 }, domid: d.frontendDomid, offset: 0 },
+      len: 0,
+      flags: GNTCOPY_dest_gref,
+      status: 0,
+    }));
+    this.slots = Array.from({ length: FATAL_SKB_SLOTS + 1 }, () => ({
+      gref: 0,
+      offset: 0,
+      flags: 0,
+      id: 0,
+      size: 0,
+      extra: false,
+    }));
+  }
+
+  /** Attaches to the mapped tx and rx ring pages (the frontend initialised them). */
+  static attach(
+    txPage: Uint8Array,
+    rxPage: Uint8Array,
+    deps: NetifProcessorDeps,
+  ): { ok: true; value: NetifProcessor } | { ok: false; error: string } {
+    if (deps.bounce.length < NETBACK_BOUNCE_PAGES) {
+      return { ok: false, error: `netback needs ${NETBACK_BOUNCE_PAGES} bounce pages` };
+    }
+    const view = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, PAGE_SIZE);
+    // The rings carry on from the indices the frontend published (0 on a fresh ring).
+    const txv = view(txPage);
+    const rxv = view(rxPage);
+    const tx = BackRing.attach(txv, NETIF_TX_RING_ENTRY_BYTES);
+    if (!tx.ok) return tx;
+    const rx = BackRing.attach(rxv, NETIF_RX_RING_ENTRY_BYTES);
+    if (!rx.ok) return rx;
+    return { ok: true, value: new NetifProcessor(deps, tx.value, rx.value) };
+  }
+
+  /** Frames waiting for rx buffers. */
+  get rxQueued(): number {
+    return this.rxLen;
+  }
+
+  // ---------------------------------------------------------------- tx (guest -> bridge)
+
+  /** xenvif_tx_action: up to `budget` packets from the tx ring. */
+  processTx(budget: number): NetifOutcome {
+    const out: NetifOutcome = {
+      packets: 0,
+      notify: false,
+      more: false,
+      throttledUntilNs: null,
+      fault: null,
+    };
+    const ring = this.tx;
+    for (;;) {
+      const prod = ring.view.getUint32(SRING_REQ_PROD_OFF, true);
+      if ((prod - ring.reqCons) >>> 0 > ring.size) {
+        out.fault = `Impossible number of requests: req_prod ${prod}, req_cons ${ring.reqCons}, size ${ring.size}`;
+        break;
+      }
+      if (ring.unconsumedRequests() === 0) {
+        if (ring.rspProdPvt !== ring.view.getUint32(SRING_RSP_PROD_OFF, true)) {
+          out.notify = ring.pushResponsesAndCheckNotify() || out.notify;
+        }
+        if (!ring.finalCheckForRequests()) break;
+        continue;
+      }
+      if (out.packets >= budget) {
+        out.more = true;
+        break;
+      }
+      const credit = this.d.credit;
+      const firstSize = ring.view.getUint16(ring.slotOffset(ring.reqCons) + 10, true);
+      if (credit && credit.exceeded(firstSize, this.d.now())) {
+        out.throttledUntilNs = credit.nextCreditNs();
+        this.metrics.txThrottled++;
+        break;
+      }
+      const fault = this.txPacket();
+      if (fault === PARTIAL) {
+        // Wake us when the frontend publishes more slots.
+        ring.view.setUint32(SRING_REQ_EVENT_OFF, (prod + 1) >>> 0, true);
+        break;
+      }
+      if (fault !== null) {
+        out.fault = fault;
+        break;
+      }
+      out.packets++;
+    }
+    if (ring.rspProdPvt !== ring.view.getUint32(SRING_RSP_PROD_OFF, true)) {
+      out.notify = ring.pushResponsesAndCheckNotify() || out.notify;
+    }
+    return out;
+  }
+
+  /** Consumes one packet's slots, copies and delivers it (or drops it); a fault string on abuse. */
+  private txPacket(): string | null | false {
+    const ring = this.tx;
+    let n = 0;
+    let gso = false;
+    let more = true;
+    let extraMore = false;
+    let dataSlots = 0;
+    while (more || extraMore) {
+      if (n > FATAL_SKB_SLOTS) {
+        return `Too many slots in a packet (more than ${FATAL_SKB_SLOTS}), or a missing last slot`;
+      }
+      if (ring.unconsumedRequests() === 0) {
+        // The packet's last slot is not published yet: Linux waits; a ring that is full of
+        // one packet's slots can never complete, so treat a full ring as abuse.
+        if ((ring.reqCons - ring.rspProdPvt) >>> 0 >= ring.size) {
+          return 'Packet spans the whole tx ring without a last slot';
+        }
+        // Put the consumed slots back and wait for the frontend to publish the rest.
+        ring.reqCons = (ring.reqCons - n) >>> 0;
+        return PARTIAL;
+      }
+      const off = ring.slotOffset(ring.reqCons);
+      const s = this.slots[n] as Slot;
+      if (extraMore) {
+        const x = readNetifExtraInfo(ring.view, off);
+        if (!x.ok) return `Invalid extra type: ${x.error}`;
+        if (x.value.type === XEN_NETIF_EXTRA_TYPE_GSO) gso = true;
+        extraMore = (x.value.flags & XEN_NETIF_EXTRA_FLAG_MORE) !== 0;
+        s.extra = true;
+        ring.reqCons = (ring.reqCons + 1) >>> 0;
+        n++;
+        continue;
+      }
+      // RING_COPY_REQUEST: the slot is read once into our own copy (the ring view always holds it).
+      const v = ring.view;
+      const q = s;
+      s.gref = v.getUint32(off, true);
+      s.offset = v.getUint16(off + 4, true);
+      s.flags = v.getUint16(off + 6, true);
+      s.id = v.getUint16(off + 8, true);
+      s.size = v.getUint16(off + 10, true);
+      s.extra = false;
+      ring.reqCons = (ring.reqCons + 1) >>> 0;
+      n++;
+      dataSlots++;
+      if (q.offset + (dataSlots === 1 ? 0 : q.size) > PAGE_SIZE) {
+        return `Cross page boundary, txreq.offset: ${q.offset}, size: ${q.size}`;
+      }
+      more = (q.flags & NETTXF_more_data) !== 0;
+      // The extra-info slots follow the first request (xenvif_get_extras).
+      if (dataSlots === 1) extraMore = (q.flags & NETTXF_extra_info) !== 0;
+    }
+    return this.txFinish(n, dataSlots, gso);
+  }
+
+  /** Checks sizes, copies the slots into bounce pages, responds and delivers. */
+  private txFinish(n: number, dataSlots: number, gso: boolean): string | null {
+    const m = this.metrics;
+    const slots = this.slots;
+    const first = slots[0] as Slot;
+    const total = first.size;
+    // The first slot holds what the later ones do not (xenvif_count_requests).
+    let rest = 0;
+    for (let i = 1; i < n; i++) {
+      const s = slots[i] as Slot;
+      if (s.extra) continue;
+      if (s.size > total - rest) {
+        return `Packet is bigger than frame: fragments exceed its size ${total}`;
+      }
+      rest += s.size;
+    }
+    const firstLen = total - rest;
+    if (first.offset + firstLen > PAGE_SIZE) {
+      return `Cross page boundary, txreq.offset: ${first.offset}, size: ${firstLen}`;
+    }
+    let reason: string | null = null;
+    if (dataSlots > MAX_SKB_SLOTS) reason = `too many slots (${dataSlots} > ${MAX_SKB_SLOTS})`;
+    else if (total < ETH_HLEN) reason = `bad packet size ${total}`;
+    else if (!gso && total > ETH_HLEN + VLAN_HLEN + this.d.mtu) {
+      reason = `frame of ${total} bytes exceeds MTU ${this.d.mtu}`;
+    }
+    if (reason === null) {
+      let k = 0;
+      for (let i = 0; i < n; i++) {
+        const s = slots[i] as Slot;
+        if (s.extra) continue;
+        const op = this.ops[k++] as gnttab_copy;
+        op.source.u.ref = s.gref;
+        op.source.domid = this.d.frontendDomid;
+        op.source.offset = s.offset;
+        op.dest.offset = 0;
+        op.len = i === 0 ? firstLen : s.size;
+        op.flags = GNTCOPY_source_gref;
+        op.status = 0;
+      }
+      const rc = this.d.copy(this.ops, k);
+      if (rc < 0) reason = `grant copy failed: errno ${-rc}`;
+      for (let j = 0; j < k && reason === null; j++) {
+        const st = (this.ops[j] as gnttab_copy).status ?? 0;
+        if (st !== GNTST_okay) reason = `grant copy of slot ${j} failed: ${gntstMessage(st)}`;
+      }
+    }
+    let frame: Uint8Array | null = null;
+    if (reason === null && dataSlots === 1) {
+      frame = this.slab.alloc(total);
+      frame.set((this.d.bounce[0] as LocalPage).bytes.subarray(0, total));
+    } else if (reason === null) {
+      frame = this.slab.alloc(total);
+      let pos = 0;
+      let k = 0;
+      for (let i = 0; i < n; i++) {
+        if ((slots[i] as Slot).extra) continue;
+        const op = this.ops[k] as gnttab_copy;
+        frame.set((this.d.bounce[k] as LocalPage).bytes.subarray(0, op.len), pos);
+        pos += op.len;
+        k++;
+      }
+    }
+    const status = reason === null ? NETIF_RSP_OKAY : NETIF_RSP_ERROR;
+    const tv = this.tx.view;
+    for (let i = 0; i < n; i++) {
+      const s = slots[i] as Slot;
+      const off = nextResponse(this.tx);
+      // netif_tx_response: id u16 @0, status i16 @2. An extra-info slot gets only a
+      // NETIF_RSP_NULL status; its id bytes stay as they were (make_tx_response).
+      if (!s.extra) tv.setUint16(off, s.id, true);
+      tv.setInt16(off + 2, s.extra ? NETIF_RSP_NULL : status, true);
+    }
+    if (frame === null) {
+      m.txDropped++;
+      m.lastDrop = reason ?? '';
+      return null;
+    }
+    m.txPackets++;
+    m.txBytes += total;
+    this.d.credit?.consume(total);
+    this.d.deliver(frame);
+    return null;
+  }
+
+  /** tx_credit_callback: the rate limit's replenish timer fired. */
+  creditTimerFired(): void {
+    this.d.credit?.timerFired();
+  }
+
+  // ---------------------------------------------------------------- rx (bridge -> guest)
+
+  /** Queues a frame from the bridge; false (counted) when the queue is full. */
+  enqueueRx(frame: Uint8Array): boolean {
+    if (this.rxLen >= RX_QUEUE_MAX) {
+      this.metrics.rxDropped++;
+      this.metrics.lastDrop = 'rx queue full';
+      return false;
+    }
+    this.rxQueue[(this.rxHead + this.rxLen) % RX_QUEUE_MAX] = frame;
+    this.rxLen++;
+    return true;
+  }
+
+  /** xenvif_rx_action: up to `budget` queued frames into the guest's posted buffers. */
+  processRx(budget: number): NetifOutcome {
+    const out: NetifOutcome = {
+      packets: 0,
+      notify: false,
+      more: false,
+      throttledUntilNs: null,
+      fault: null,
+    };
+    const ring = this.rx;
+    const start = ring.rspProdPvt;
+    while (this.rxLen > 0) {
+      if (out.packets >= budget) {
+        out.more = true;
+        break;
+      }
+      const prod = ring.view.getUint32(SRING_REQ_PROD_OFF, true);
+      if ((prod - ring.reqCons) >>> 0 > ring.size) {
+        out.fault = `Impossible number of rx requests: req_prod ${prod}, req_cons ${ring.reqCons}`;
+        break;
+      }
+      const frame = this.rxQueue[this.rxHead] as Uint8Array;
+      const need = Math.max(1, Math.ceil(frame.length / PAGE_SIZE));
+      if (need > NET_RX_RING_SIZE || (need > 1 && !this.d.rxSg) || need > this.ops.length) {
+        this.rxPop();
+        this.metrics.rxDropped++;
+        this.metrics.lastDrop = `rx frame of ${frame.length} bytes does not fit the guest's buffers`;
+        continue;
+      }
+      if (ring.unconsumedRequests() < need) {
+        // xenvif_rx_ring_slots_available: ask for an event once enough buffers are posted.
+        ring.view.setUint32(SRING_REQ_EVENT_OFF, (ring.reqCons + need) >>> 0, true);
+        if (ring.unconsumedRequests() < need) break;
+      }
+      this.rxPop();
+      const fault = this.rxFrame(frame, need);
+      if (fault !== null) {
+        out.fault = fault;
+        break;
+      }
+      out.packets++;
+    }
+    if (ring.rspProdPvt !== start) out.notify = ring.pushResponsesAndCheckNotify();
+    return out;
+  }
+
+  private rxPop(): void {
+    this.rxQueue[this.rxHead] = undefined;
+    this.rxHead = (this.rxHead + 1) % RX_QUEUE_MAX;
+    this.rxLen--;
+  }
+
+  private rxFrame(frame: Uint8Array, need: number): string | null {
+    const ring = this.rx;
+    const ids = this.slots;
+    for (let k = 0; k < need; k++) {
+      // processRx saw `need` unconsumed requests (bounded by the slots already answered).
+      const off = ring.slotOffset(ring.reqCons);
+      ring.reqCons = (ring.reqCons + 1) >>> 0;
+      // netif_rx_request: id u16 @0, gref u32 @4 (read once).
+      const id = ring.view.getUint16(off, true);
+      const gref = ring.view.getUint32(off + 4, true);
+      const chunk = Math.min(PAGE_SIZE, frame.length - k * PAGE_SIZE);
+      const page = this.d.bounce[k] as LocalPage;
+      if (need === 1) page.bytes.set(frame, 0);
+      else page.bytes.set(frame.subarray(k * PAGE_SIZE, k * PAGE_SIZE + chunk), 0);
+      const op = this.rxOps[k] as gnttab_copy;
+      op.dest.u.ref = gref;
+      op.len = chunk;
+      op.status = 0;
+      (ids[k] as Slot).id = id;
+    }
+    const rc = this.d.copy(this.rxOps, need);
+    let failed = rc < 0;
+    const v = ring.view;
+    for (let k = 0; k < need; k++) {
+      const op = this.rxOps[k] as gnttab_copy;
+      const ok = rc >= 0 && (op.status ?? 0) === GNTST_okay;
+      if (!ok) failed = true;
+      const off = nextResponse(ring);
+      // netif_rx_response: id u16 @0, offset u16 @2, flags u16 @4, status i16 @6.
+      v.setUint16(off, (ids[k] as Slot).id, true);
+      v.setUint16(off + 2, 0, true);
+      v.setUint16(off + 4, k < need - 1 ? NETRXF_more_data : 0, true);
+      v.setInt16(off + 6, ok ? op.len : NETIF_RSP_ERROR, true);
+    }
+    if (failed) {
+      this.metrics.rxErrors++;
+      this.metrics.lastDrop = 'rx grant copy failed (bogus rx grant ref?)';
+    } else {
+      this.metrics.rxPackets++;
+      this.metrics.rxBytes += frame.length;
+    }
+    return null;
+  }
+}

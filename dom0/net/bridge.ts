@@ -1,0 +1,222 @@
+// A dom0 bridge as a learning switch with VLAN filtering (Linux net/bridge/br_input.c,
+// br_forward.c, br_fdb.c, br_vlan.c): the forwarding database is keyed by (VID, MAC) and ages in
+// virtual time, unknown and group destinations flood to the VLAN's other members, and a frame
+// never leaves its VLAN or its bridge. Frames are Uint8Arrays; an untagged frame is passed to
+// every receiver as is (receivers copy, never mutate).
+
+import {
+  ETH_HLEN,
+  formatMac,
+  frameVid,
+  isGroupMac,
+  macAt,
+  tagFrame,
+  untagFrame,
+  VLAN_HLEN,
+} from './ethernet.js';
+import { BridgePort, type BridgePortOptions } from './bridge-port.js';
+
+/** Linux's default ageing time (BR_DEFAULT_AGEING_TIME): 300 s. */
+export const DEFAULT_AGEING_NS = 300_000_000_000;
+
+export interface BridgeClock {
+  now(): number;
+}
+
+interface FdbEntry {
+  port: BridgePort;
+  seenNs: number;
+}
+
+export interface FdbRow {
+  readonly vid: number;
+  readonly mac: string;
+  readonly port: string;
+  readonly ageNs: number;
+}
+
+export interface BridgeCounters {
+  /** Frames taken in from any port. */
+  frames: number;
+  /** Frames flooded (unknown unicast or group destination). */
+  floods: number;
+  learned: number;
+  aged: number;
+  /** Frames dropped at ingress, by reason. */
+  drops: Record<string, number>;
+}
+
+export type PortResult = { ok: true; port: BridgePort } | { ok: false; error: string };
+
+export class Bridge {
+  readonly name: string;
+  ageingNs: number;
+  readonly counters: BridgeCounters = { frames: 0, floods: 0, learned: 0, aged: 0, drops: {} };
+  private readonly clock: BridgeClock;
+  private readonly portList: BridgePort[] = [];
+  private readonly fdb = new Map<number, Map<number, FdbEntry>>();
+  /** The frame being forwarded, untagged and tagged, each made at most once per input. */
+  private egUntagged: Uint8Array | null = null;
+  private egTagged: Uint8Array | null = null;
+
+  constructor(name: string, clock: BridgeClock, ageingNs = DEFAULT_AGEING_NS) {
+    this.name = name;
+    this.clock = clock;
+    this.ageingNs = ageingNs;
+  }
+
+  get ports(): readonly BridgePort[] {
+    return this.portList;
+  }
+
+  port(name: string): BridgePort | undefined {
+    return this.portList.find((p) => p.name === name);
+  }
+
+  /** brctl addif: a new port; a name already on this bridge is refused. */
+  addPort(opts: BridgePortOptions): PortResult {
+    if (this.port(opts.name))
+      return { ok: false, error: `${opts.name} is already on ${this.name}` };
+    const port = new BridgePort(opts);
+    if (port.pvid === 0 && port.kind === 'vif' && port.vlanList().length === 0) {
+      return { ok: false, error: `${opts.name}: a vif port needs a VLAN` };
+    }
+    port.bridgeName = this.name;
+    this.portList.push(port);
+    return { ok: true, port };
+  }
+
+  /** brctl delif: removes the port and forgets every MAC learned on it. */
+  removePort(name: string): boolean {
+    const i = this.portList.findIndex((p) => p.name === name);
+    if (i < 0) return false;
+    const port = this.portList[i] as BridgePort;
+    this.portList.splice(i, 1);
+    port.bridgeName = null;
+    for (const table of this.fdb.values()) {
+      for (const [mac, e] of table) if (e.port === port) table.delete(mac);
+    }
+    return true;
+  }
+
+  private drop(port: BridgePort, reason: string): void {
+    port.counters.rxDropped++;
+    this.counters.drops[reason] = (this.counters.drops[reason] ?? 0) + 1;
+  }
+
+  /** br_handle_frame: a frame arrives on `port` (as on its wire: tagged or not). */
+  input(port: BridgePort, frame: Uint8Array): void {
+    const now = this.clock.now();
+    for (const tap of port.taps) tap(frame, now, 'in');
+    if (port.bridgeName !== this.name) return this.drop(port, 'port not on bridge');
+    port.counters.rxFrames++;
+    port.counters.rxBytes += frame.length;
+    if (frame.length < ETH_HLEN) return this.drop(port, 'runt frame');
+    const src = macAt(frame, 6);
+    if (isGroupMac(src) || src === 0) return this.drop(port, 'invalid source MAC');
+    // br_allowed_ingress: a tag names the VLAN; untagged frames take the PVID.
+    const tagged = frameVid(frame);
+    const vid = tagged >= 0 ? tagged : port.pvid;
+    if (vid === 0 || !port.isMember(vid)) return this.drop(port, 'VLAN not allowed on port');
+    this.counters.frames++;
+    this.learn(vid, src, port, now);
+    this.egUntagged = tagged >= 0 ? null : frame;
+    this.egTagged = tagged >= 0 ? frame : null;
+    const payloadBytes = frame.length - ETH_HLEN - (tagged >= 0 ? VLAN_HLEN : 0);
+    const dst = macAt(frame, 0);
+    if (!isGroupMac(dst)) {
+      const e = this.lookup(vid, dst, now);
+      if (e) {
+        // br_forward: a destination learned on the ingress port is filtered, not reflected.
+        if (e.port !== port) this.egress(e.port, frame, vid, payloadBytes, now);
+        this.egUntagged = this.egTagged = null;
+        return;
+      }
+    }
+    this.counters.floods++;
+    for (const p of this.portList) {
+      if (p !== port && p.isMember(vid)) this.egress(p, frame, vid, payloadBytes, now);
+    }
+    this.egUntagged = this.egTagged = null;
+  }
+
+  /** br_dev_queue_push_xmit: MTU check, tag or untag for the egress port, taps, deliver. */
+  private egress(
+    p: BridgePort,
+    frame: Uint8Array,
+    vid: number,
+    payloadBytes: number,
+    now: number,
+  ): void {
+    if (payloadBytes > p.mtu) {
+      p.counters.txDropped++;
+      return;
+    }
+    let f: Uint8Array;
+    if (p.sendsUntagged(vid)) f = this.egUntagged ??= untagFrame(frame);
+    else f = this.egTagged ??= tagFrame(frame, vid);
+    p.counters.txFrames++;
+    p.counters.txBytes += f.length;
+    for (const tap of p.taps) tap(f, now, 'out');
+    p.deliver(f);
+  }
+
+  private learn(vid: number, mac: number, port: BridgePort, now: number): void {
+    let table = this.fdb.get(vid);
+    if (!table) {
+      table = new Map();
+      this.fdb.set(vid, table);
+    }
+    const e = table.get(mac);
+    if (e) {
+      e.port = port;
+      e.seenNs = now;
+    } else {
+      table.set(mac, { port, seenNs: now });
+      this.counters.learned++;
+    }
+  }
+
+  private lookup(vid: number, mac: number, now: number): FdbEntry | undefined {
+    const table = this.fdb.get(vid);
+    const e = table?.get(mac);
+    if (!e) return undefined;
+    if (now - e.seenNs > this.ageingNs) {
+      table?.delete(mac);
+      this.counters.aged++;
+      return undefined;
+    }
+    return e;
+  }
+
+  /** br_fdb_cleanup: forgets every entry older than the ageing time. */
+  sweep(): number {
+    const now = this.clock.now();
+    let n = 0;
+    for (const table of this.fdb.values()) {
+      for (const [mac, e] of table) {
+        if (now - e.seenNs > this.ageingNs) {
+          table.delete(mac);
+          n++;
+        }
+      }
+    }
+    this.counters.aged += n;
+    return n;
+  }
+
+  /** brctl showmacs (after a sweep): entries by VID then MAC. */
+  fdbRows(): FdbRow[] {
+    this.sweep();
+    const now = this.clock.now();
+    const rows: FdbRow[] = [];
+    for (const vid of [...this.fdb.keys()].sort((a, b) => a - b)) {
+      const table = this.fdb.get(vid) as Map<number, FdbEntry>;
+      for (const mac of [...table.keys()].sort((a, b) => a - b)) {
+        const e = table.get(mac) as FdbEntry;
+        rows.push({ vid, mac: formatMac(mac), port: e.port.name, ageNs: now - e.seenNs });
+      }
+    }
+    return rows;
+  }
+}

@@ -1,0 +1,355 @@
+// The data path of netfront (Linux drivers/net/xen-netfront.c setup_netfront, xennet_start_xmit,
+// xennet_tx_buf_gc, xennet_alloc_rx_buffers, xennet_poll, xennet_get_responses): a tx and an rx
+// ring page, each granted to the backend, a granted page per tx slot for outgoing frames and one
+// per rx slot the backend copies incoming frames into. The rx buffer of a response is found by
+// the response's ring slot, as Linux does (xennet_get_rx_ref(queue, cons)), and its id is checked.
+// No I/O of its own: pages, grants and the event channel come in through NetfrontIo.
+
+import {
+  NETIF_RSP_OKAY,
+  NETIF_RX_RING_ENTRY_BYTES,
+  NETIF_TX_RING_ENTRY_BYTES,
+  NETRXF_more_data,
+  NETTXF_more_data,
+} from '../../hypercalls/io/netif.js';
+import {
+  FrontRing,
+  SRING_REQ_PROD_OFF,
+  SRING_RSP_EVENT_OFF,
+  sharedRingInit,
+  type IoResult,
+} from '../../hypercalls/io/ring.js';
+import { PAGE_SIZE } from '../../hypercalls/types.js';
+
+/** What the rings need from the guest kernel (the same shape blkfront uses). */
+export interface NetfrontIo {
+  allocPage(): number;
+  freePage(pfn: number): void;
+  pfnToMfn(pfn: number): number;
+  /** A view to write page `pfn` through (marks it dirty); not kept across a yield. */
+  writableView(pfn: number): Uint8Array | undefined;
+  view(pfn: number): Uint8Array | undefined;
+  /** gnttab_grant_foreign_access to the backend: a ref, or negative. */
+  grantAccess(mfn: number, readonly: boolean): number;
+  endAccess(ref: number): boolean;
+  /** notify_remote_via_irq. */
+  notify(): void;
+}
+
+export interface NetfrontCounters {
+  txPackets: number;
+  txBytes: number;
+  txErrors: number;
+  rxPackets: number;
+  rxBytes: number;
+  rxErrors: number;
+}
+
+/** Largest frame netfront sends (XEN_NETIF_MAX_TX_SIZE). */
+export const NETFRONT_MAX_FRAME = 0xffff;
+
+interface Buf {
+  readonly pfn: number;
+  readonly ref: number;
+}
+
+export class NetfrontCore {
+  readonly tx: FrontRing;
+  readonly rx: FrontRing;
+  readonly txRef: number;
+  readonly rxRef: number;
+  readonly counters: NetfrontCounters = {
+    txPackets: 0,
+    txBytes: 0,
+    txErrors: 0,
+    rxPackets: 0,
+    rxBytes: 0,
+    rxErrors: 0,
+  };
+  /** Set when the backend broke the protocol. */
+  broken: string | null = null;
+  /**
+   * Gets every received frame. A one-slot frame is a view of the rx buffer, valid only during the
+   * call (the buffer is reposted after): a receiver that keeps bytes copies them.
+   */
+  onFrame: (frame: Uint8Array) => void = () => undefined;
+  private readonly io: NetfrontIo;
+  private readonly ringPfns: number[];
+  private readonly txBufs: Buf[];
+  private readonly rxBufs: Buf[];
+  private readonly txFreeIds: number[] = [];
+  /** The rx buffer posted in each slot (indexed by slot). */
+  private readonly rxSlotBuf: Int32Array;
+  private rxParts: Uint8Array[] = [];
+  /** 1 while a tx id is on the ring. */
+  private readonly txInFlight: Uint8Array;
+  /** rx buffers whose responses were consumed, reposted once their frame is delivered. */
+  private readonly rxPending: number[] = [];
+  private rxReposted = false;
+  /** A bad slot in a multi-slot frame: drop its remaining slots. */
+  private skipRest = false;
+
+  private constructor(
+    io: NetfrontIo,
+    rings: { tx: FrontRing; rx: FrontRing; txRef: number; rxRef: number; pfns: number[] },
+    txBufs: Buf[],
+    rxBufs: Buf[],
+  ) {
+    this.io = io;
+    this.tx = rings.tx;
+    this.rx = rings.rx;
+    this.txRef = rings.txRef;
+    this.rxRef = rings.rxRef;
+    this.ringPfns = rings.pfns;
+    this.txBufs = txBufs;
+    this.rxBufs = rxBufs;
+    for (let i = txBufs.length - 1; i >= 0; i--) this.txFreeIds.push(i);
+    this.rxSlotBuf = new Int32Array(this.rx.size);
+    this.txInFlight = new Uint8Array(txBufs.length);
+  }
+
+  /** setup_netfront + xennet_alloc_rx_buffers: both rings, all buffers granted, rx ring filled. */
+  static setup(io: NetfrontIo): IoResult<NetfrontCore> {
+    const pfns: number[] = [];
+    const grants: number[] = [];
+    const fail = (error: string): IoResult<NetfrontCore> => {
+      for (const r of grants) io.endAccess(r);
+      for (const p of pfns) io.freePage(p);
+      return { ok: false, error };
+    };
+    const page = (readonly: boolean): Buf | string => {
+      const pfn = io.allocPage();
+      if (pfn < 0) return 'netfront: out of pages';
+      pfns.push(pfn);
+      const ref = io.grantAccess(io.pfnToMfn(pfn), readonly);
+      if (ref < 0) return `netfront: granting page ${pfn}: ${ref}`;
+      grants.push(ref);
+      return { pfn, ref };
+    };
+    const ring = (entry: number): { ring: FrontRing; ref: number } | string => {
+      const b = page(false);
+      if (typeof b === 'string') return b;
+      const bytes = io.writableView(b.pfn);
+      if (!bytes) return `netfront: ring page ${b.pfn} has no frame`;
+      bytes.fill(0);
+      const view = new DataView(bytes.buffer, bytes.byteOffset, PAGE_SIZE);
+      sharedRingInit(view);
+      const r = FrontRing.attach(view, entry);
+      return r.ok ? { ring: r.value, ref: b.ref } : r.error;
+    };
+    const tx = ring(NETIF_TX_RING_ENTRY_BYTES);
+    if (typeof tx === 'string') return fail(tx);
+    const rx = ring(NETIF_RX_RING_ENTRY_BYTES);
+    if (typeof rx === 'string') return fail(rx);
+    const ringPfns = [...pfns];
+    const txBufs: Buf[] = [];
+    const rxBufs: Buf[] = [];
+    for (let i = 0; i < tx.ring.size; i++) {
+      const b = page(true);
+      if (typeof b === 'string') return fail(b);
+      txBufs.push(b);
+    }
+    for (let i = 0; i < rx.ring.size; i++) {
+      const b = page(false);
+      if (typeof b === 'string') return fail(b);
+      rxBufs.push(b);
+    }
+    const core = new NetfrontCore(
+      io,
+      { tx: tx.ring, rx: rx.ring, txRef: tx.ref, rxRef: rx.ref, pfns: ringPfns },
+      txBufs,
+      rxBufs,
+    );
+    for (let i = 0; i < rxBufs.length; i++) core.postRx(i);
+    core.rx.pushRequestsAndCheckNotify();
+    return { ok: true, value: core };
+  }
+
+  /** Posts rx buffer `b` in the next request slot; the request id is the slot index. */
+  private postRx(b: number): void {
+    // At most one buffer per slot is ever posted, so the ring has room (RING_FULL cannot hold).
+    const slot = this.rx.reqProdPvt & (this.rx.size - 1);
+    const off = this.rx.slotOffset(this.rx.reqProdPvt);
+    this.rx.reqProdPvt = (this.rx.reqProdPvt + 1) >>> 0;
+    this.rxSlotBuf[slot] = b;
+    const v = this.rx.view;
+    v.setUint16(off, slot, true);
+    v.setUint16(off + 2, 0, true);
+    v.setUint32(off + 4, (this.rxBufs[b] as Buf).ref, true);
+  }
+
+  /** Tx slots free now. */
+  get txFree(): number {
+    return Math.min(this.txFreeIds.length, this.tx.freeRequests());
+  }
+
+  /** xennet_start_xmit: false when the frame is too big or the ring is full (busy: try later). */
+  send(frame: Uint8Array): boolean {
+    if (this.broken !== null || frame.length === 0 || frame.length > NETFRONT_MAX_FRAME) {
+      return false;
+    }
+    const slots = Math.ceil(frame.length / PAGE_SIZE);
+    if (this.txFree < slots) {
+      this.collectTx();
+      if (this.txFree < slots) return false;
+    }
+    const v = this.tx.view;
+    for (let k = 0; k < slots; k++) {
+      const id = this.txFreeIds[this.txFreeIds.length - 1] as number;
+      const buf = this.txBufs[id] as Buf;
+      const chunk =
+        slots === 1
+          ? frame
+          : frame.subarray(k * PAGE_SIZE, Math.min(frame.length, (k + 1) * PAGE_SIZE));
+      const bytes = this.io.writableView(buf.pfn);
+      // Only before the first slot is produced can a failure leave the ring untouched.
+      if (!bytes) return false;
+      this.txFreeIds.pop();
+      this.txInFlight[id] = 1;
+      bytes.set(chunk, 0);
+      // txFree said there is room for every slot of the packet.
+      const off = this.tx.slotOffset(this.tx.reqProdPvt);
+      this.tx.reqProdPvt = (this.tx.reqProdPvt + 1) >>> 0;
+      v.setUint32(off, buf.ref, true);
+      v.setUint16(off + 4, 0, true);
+      v.setUint16(off + 6, k < slots - 1 ? NETTXF_more_data : 0, true);
+      v.setUint16(off + 8, id, true);
+      // The first slot's size is the whole packet's (netif.h).
+      v.setUint16(off + 10, k === 0 ? frame.length : chunk.length, true);
+    }
+    this.counters.txPackets++;
+    this.counters.txBytes += frame.length;
+    if (this.tx.pushRequestsAndCheckNotify()) this.io.notify();
+    return true;
+  }
+
+  /** xennet_tx_buf_gc: takes tx responses, frees their slots. */
+  collectTx(): number {
+    let n = 0;
+    for (;;) {
+      const r = this.tx.consumeResponse();
+      if (!r.ok) {
+        this.broken = `netfront tx: ${r.error}`;
+        return n;
+      }
+      if (r.value === undefined) {
+        if (this.tx.finalCheckForResponses()) continue;
+        return n;
+      }
+      const id = this.tx.view.getUint16(r.value, true);
+      const status = this.tx.view.getInt16(r.value + 2, true);
+      if (status === 1) continue; // NETIF_RSP_NULL: an extra-info slot
+      if (this.txInFlight[id] !== 1) {
+        this.broken = `netfront tx: response for id ${id} that is not in flight`;
+        return n;
+      }
+      if (status !== NETIF_RSP_OKAY) this.counters.txErrors++;
+      this.txInFlight[id] = 0;
+      this.txFreeIds.push(id);
+      n++;
+    }
+  }
+
+  /** xennet_poll: takes rx responses (up to `budget` frames), reposts buffers, delivers frames. */
+  pollRx(budget = Infinity): number {
+    let frames = 0;
+    while (frames < budget) {
+      const r = this.rx.consumeResponse();
+      if (!r.ok) {
+        this.broken = `netfront rx: ${r.error}`;
+        break;
+      }
+      if (r.value === undefined) {
+        if (this.rx.finalCheckForResponses()) continue;
+        break;
+      }
+      const v = this.rx.view;
+      const slot = (this.rx.rspCons - 1) & (this.rx.size - 1);
+      const b = this.rxSlotBuf[slot] as number;
+      const id = v.getUint16(r.value, true);
+      const offset = v.getUint16(r.value + 2, true);
+      const flags = v.getUint16(r.value + 4, true);
+      const status = v.getInt16(r.value + 6, true);
+      const buf = this.rxBufs[b] as Buf;
+      let bad = id !== slot || status <= 0 || offset + status > PAGE_SIZE;
+      if (!bad) {
+        const bytes = this.io.view(buf.pfn);
+        if (bytes) this.rxParts.push(bytes.subarray(offset, offset + status));
+        else bad = true;
+      }
+      this.rxPending.push(b);
+      if (bad) {
+        this.counters.rxErrors++;
+        this.rxParts = [];
+        if (flags & NETRXF_more_data) this.skipRest = true;
+        continue;
+      }
+      if (flags & NETRXF_more_data) continue;
+      if (this.skipRest) {
+        this.skipRest = false;
+        this.rxParts = [];
+        continue;
+      }
+      const frame = this.assemble();
+      this.counters.rxPackets++;
+      this.counters.rxBytes += frame.length;
+      frames++;
+      this.onFrame(frame);
+      this.repost();
+    }
+    this.repost();
+    if (this.rxReposted && this.rx.pushRequestsAndCheckNotify()) this.io.notify();
+    this.rxReposted = false;
+    return frames;
+  }
+
+  /** Posts the buffers of the frames consumed so far again (after their frame was delivered). */
+  private repost(): void {
+    for (const b of this.rxPending) this.postRx(b);
+    if (this.rxPending.length > 0) this.rxReposted = true;
+    this.rxPending.length = 0;
+  }
+
+  private assemble(): Uint8Array {
+    const parts = this.rxParts;
+    this.rxParts = [];
+    if (parts.length === 1) return parts[0] as Uint8Array;
+    let len = 0;
+    for (const p of parts) len += p.length;
+    const out = new Uint8Array(len);
+    let pos = 0;
+    for (const p of parts) {
+      out.set(p, pos);
+      pos += p.length;
+    }
+    return out;
+  }
+
+  /** The event handler: both rings. */
+  onEvent(): void {
+    this.collectTx();
+    this.pollRx();
+  }
+
+  /** Ends every grant and frees every page (xennet_disconnect_backend). */
+  teardown(): void {
+    for (const b of [...this.txBufs, ...this.rxBufs]) {
+      this.io.endAccess(b.ref);
+      this.io.freePage(b.pfn);
+    }
+    this.io.endAccess(this.txRef);
+    this.io.endAccess(this.rxRef);
+    for (const p of this.ringPfns) this.io.freePage(p);
+    this.broken = 'netfront: torn down';
+  }
+
+  /** req_prod as published on the tx ring (for tests and diagnostics). */
+  get txReqProd(): number {
+    return this.tx.view.getUint32(SRING_REQ_PROD_OFF, true);
+  }
+
+  /** rsp_event on the rx ring (for tests and diagnostics). */
+  get rxRspEvent(): number {
+    return this.rx.view.getUint32(SRING_RSP_EVENT_OFF, true);
+  }
+}
