@@ -12,6 +12,13 @@ import { NR_VIRQS } from '../hypercalls/virq.js';
 import { RUNSTATE_offline } from '../hypercalls/vcpu.js';
 import type { EvtchnTable } from './evtchn/evtchn-table.js';
 
+/**
+ * Fields holding absolute virtual times (and engine event ids) pass 2^31 early in every run. They are created with
+ * this non-integer value (then set to 0 in the constructor) so that V8 lays them out as doubles from the
+ * start: otherwise every object changes hidden class mid-run and all hot code deoptimises once.
+ */
+export const DOUBLE_REPR = 0.5;
+
 /** DOMDYING_* (sched.h). */
 export const DOMDYING = { alive: 0, dying: 1, dead: 2 } as const;
 
@@ -40,8 +47,9 @@ export class Vcpu {
 
   // Runstate accounting (vcpu_runstate_info).
   runstate: number = RUNSTATE_offline;
-  runstateEntryNs = 0;
-  readonly runstateTimeNs = [0, 0, 0, 0];
+  runstateEntryNs = DOUBLE_REPR;
+  /** Time spent in each RUNSTATE_* (a typed array: the sums outgrow small integers, and one element kind keeps accesses monomorphic). */
+  readonly runstateTimeNs = new Float64Array(4);
 
   // Affinity: 1 = allowed. hardAll/softAll short-cut the common "all" case.
   hard: Uint8Array;
@@ -51,12 +59,12 @@ export class Vcpu {
 
   // SCHEDOP_poll.
   pollPorts: readonly number[] | null = null;
-  pollTimer = -1;
+  pollTimer = DOUBLE_REPR;
 
   // Timers (sched/core.c): periodic runs only while the vCPU runs; singleshot is set_timer_op / VCPUOP.
   periodicPeriodNs = 0;
-  periodicLastNs = 0;
-  singleshotTimer = -1;
+  periodicLastNs = DOUBLE_REPR;
+  singleshotTimer = DOUBLE_REPR;
 
   /** Ports of per-vCPU VIRQs (0 = unbound). */
   readonly virqPort = new Int32Array(NR_VIRQS);
@@ -72,9 +80,9 @@ export class Vcpu {
   credit = 0;
   pri = 0;
   residual = 0;
-  startTimeNs = 0;
+  startTimeNs = DOUBLE_REPR;
   active = false;
-  lastBurnNs = 0;
+  lastBurnNs = DOUBLE_REPR;
   /** Runqueue link index for the scheduler (-1 when not queued). */
   rqCpu = -1;
 
@@ -82,6 +90,13 @@ export class Vcpu {
     this.dom = dom;
     this.id = id;
     this.key = dom.domid * 65536 + id;
+    this.runstateEntryNs = 0;
+    this.periodicLastNs = 0;
+    this.startTimeNs = 0;
+    this.lastBurnNs = 0;
+    // Engine event ids pass 2^31 too, once a queue slot has been reused 128 times.
+    this.pollTimer = -1;
+    this.singleshotTimer = -1;
     this.hard = new Uint8Array(nrPcpus).fill(1);
     this.soft = new Uint8Array(nrPcpus).fill(1);
   }

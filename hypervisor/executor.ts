@@ -13,33 +13,44 @@ import {
   RUNSTATE_runnable,
   RUNSTATE_running,
 } from '../hypercalls/vcpu.js';
-import type { Vcpu } from './domain.js';
+import { DOUBLE_REPR, type Vcpu } from './domain.js';
 import type { Hypervisor } from './hypervisor.js';
 
 export class Pcpu {
   readonly id: number;
   curr: Vcpu | null = null;
   /** When the current run segment started (work is consumed from here). */
-  segStartNs = 0;
+  segStartNs = DOUBLE_REPR;
   /** When the current vCPU started running here (for the trace span). */
-  spanStartNs = 0;
+  spanStartNs = DOUBLE_REPR;
   sliceEndNs = Infinity;
   /** A descheduling vCPU keeps the pCPU until then (the hypervisor work it was charged). */
-  holdEndNs = 0;
+  holdEndNs = DOUBLE_REPR;
   /** Next periodic VIRQ_TIMER of the running vCPU. */
   periodicAtNs = Infinity;
   nextTickNs = Infinity;
-  eventId = -1;
+  eventId = DOUBLE_REPR;
   eventAtNs = Infinity;
   needResched = false;
   inLoop = false;
   deferred = false;
   /** Runs vCPUs this long in total (ns). */
-  busyNs = 0;
+  busyNs = DOUBLE_REPR;
 
   constructor(id: number) {
     this.id = id;
+    this.segStartNs = 0;
+    this.spanStartNs = 0;
+    this.holdEndNs = 0;
+    this.busyNs = 0;
+    this.eventId = -1;
   }
+}
+
+/** pCPUs waiting for a deferred run, in order: `items` is reused (never shrunk), its first `n` count. */
+class RunList {
+  readonly items: Pcpu[] = [];
+  n = 0;
 }
 
 /** Consecutive zero-cost guest steps after which the guest is charged 1 ns, so virtual time moves on. */
@@ -52,8 +63,8 @@ export class Executor {
   private readonly hv: Hypervisor;
   private readonly onEvent = (p: Pcpu): void => this.pcpuEvent(p);
   private deferDepth = 0;
-  private deferredRuns: Pcpu[] = [];
-  private spareRuns: Pcpu[] = [];
+  private deferredRuns = new RunList();
+  private spareRuns = new RunList();
   private flushNesting = 0;
 
   constructor(hv: Hypervisor, nrPcpus: number) {
@@ -78,7 +89,8 @@ export class Executor {
     if (this.deferDepth > 0) {
       if (!p.deferred) {
         p.deferred = true;
-        this.deferredRuns.push(p);
+        const l = this.deferredRuns;
+        l.items[l.n++] = p;
       }
       return;
     }
@@ -96,15 +108,15 @@ export class Executor {
   }
 
   deferEnd(): void {
-    if (--this.deferDepth > 0 || this.deferredRuns.length === 0) return;
+    if (--this.deferDepth > 0 || this.deferredRuns.n === 0) return;
     // Swap lists: pCPUs run here may defer others, which they flush themselves.
     const list = this.deferredRuns;
     this.deferredRuns = this.spareRuns;
     this.spareRuns = list;
     const now = this.hv.engine.now;
     this.flushNesting++;
-    for (let i = 0; i < list.length; i++) {
-      const p = list[i] as Pcpu;
+    for (let i = 0; i < list.n; i++) {
+      const p = list.items[i] as Pcpu;
       p.deferred = false;
       if (p.inLoop) continue;
       if (this.flushNesting > MAX_FLUSH_NESTING) {
@@ -117,7 +129,7 @@ export class Executor {
       this.deferEnd();
     }
     this.flushNesting--;
-    list.length = 0;
+    list.n = 0;
   }
 
   private program(p: Pcpu, t: number): void {

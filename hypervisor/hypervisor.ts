@@ -28,6 +28,7 @@ import { DOMID_FIRST_RESERVED } from '../hypercalls/xen.js';
 import { asDomId } from '../hypercalls/types.js';
 import type { Engine } from './engine/engine.js';
 import { ConsoleRing } from './console-ring.js';
+import { CoreEvtchnHost, CoreSchedHost } from './core-hosts.js';
 import { DEFAULT_COSTS, type CostModel } from './costs.js';
 import { DOMDYING, Domain, Vcpu } from './domain.js';
 import {
@@ -42,7 +43,7 @@ import { Executor } from './executor.js';
 import { makeGuestEnv } from './guest-env.js';
 import { CreditScheduler } from './sched/credit.js';
 import { Credit2Scheduler, type Credit2Runqueue } from './sched/credit2.js';
-import type { SchedHost, Scheduler } from './sched/scheduler.js';
+import type { Scheduler } from './sched/scheduler.js';
 import type { KernelResolver } from './vcpu-context.js';
 import type { GrantTableSubsystem, MemorySubsystem } from './subsystems.js';
 import { Timers } from './timers.js';
@@ -125,47 +126,16 @@ export class Hypervisor {
     this.kernels = opts.kernels;
     this.executor = new Executor(this, this.nrPcpus);
     this.timers = new Timers(this);
-    const schedHost = this.makeSchedHost();
+    const schedHost = new CoreSchedHost(this, this.executor);
     this.sched =
       (opts.scheduler ?? 'credit2') === 'credit'
         ? new CreditScheduler(schedHost)
         : new Credit2Scheduler(schedHost, opts.credit2Runqueue ?? 'socket');
-    const engine = this.engine;
-    this.evtchnHost = {
-      trace: engine.trace,
-      traceSend: (d, port) => engine.emit('evtchn.send', d.domid, -1, { port }),
-      domain: (id) => this.liveDomain(id),
-      kickVcpu: (v) => this.kick(v),
-      wakePollers: (d, port) => this.wakePollers(d, port),
-      globalVirqHandler: (virq) => this.globalVirqHandlerDom[virq] as number,
-    };
+    this.evtchnHost = new CoreEvtchnHost(this);
     const v = this.version;
     this.console.writeString(
       `(XEN) Xen version ${v.major}.${v.minor}${v.extra} (xensim)\n(XEN) Using scheduler: ${this.sched.name}\n(XEN) ${this.nrPcpus} CPUs online\n`,
     );
-  }
-
-  private makeSchedHost(): SchedHost {
-    const ex = (): Executor => this.executor;
-    return {
-      nrPcpus: this.nrPcpus,
-      now: () => this.engine.now,
-      curr: (cpu) => ex().pcpus[cpu]?.curr ?? null,
-      isIdle: (cpu) => ex().isIdle(cpu),
-      tickle: (cpu) => {
-        const p = ex().pcpus[cpu];
-        if (p) ex().raise(p);
-      },
-      setParked: (v, parked) => {
-        v.parked = parked;
-        this.engine.emit(parked ? 'sched.park' : 'sched.unpark', v.dom.domid, v.id);
-        this.vcpuStateChanged(v);
-      },
-      domains: () => this.sortedDomains,
-      at: (t, fn) => this.engine.at(t, fn),
-      cancel: (id) => void this.engine.cancel(id),
-      instant: (kind, v, fields) => this.engine.emit(kind, v.dom.domid, v.id, fields),
-    };
   }
 
   // ---- domains ------------------------------------------------------------------------------
@@ -438,7 +408,8 @@ export class Hypervisor {
     else if (v.runningOn >= 0) this.executor.poke(this.executor.pcpus[v.runningOn] as never);
   }
 
-  private wakePollers(d: Domain, port: number): void {
+  /** SCHEDOP_poll waiters of `d` on `port` (or on any port, for a multi-port poll) wake up. */
+  wakePollers(d: Domain, port: number): void {
     if (d.pollingCount === 0) return;
     for (const v of d.vcpus) {
       const ports = v.pollPorts;

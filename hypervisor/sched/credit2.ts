@@ -214,17 +214,29 @@ export class Credit2Scheduler implements Scheduler {
   private enqueue(v: Vcpu): void {
     const rq = this.rqOf[v.processor] as number;
     const q = this.rqs[rq] as Vcpu[];
-    let i = 0;
-    while (i < q.length && (q[i] as Vcpu).credit >= v.credit) i++;
-    q.splice(i, 0, v);
+    // The queue is sorted by credit, highest first, FIFO among equals: insert after the last one with
+    // at least as much credit (a binary search, so that a long runqueue is not walked on every wake).
+    const c = v.credit;
+    let lo = 0;
+    let hi = q.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((q[mid] as Vcpu).credit >= c) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo === q.length) q.push(v);
+    else q.splice(lo, 0, v);
     v.rqCpu = rq;
   }
 
   private dequeue(v: Vcpu): void {
     if (v.rqCpu < 0) return;
     const q = this.rqs[v.rqCpu] as Vcpu[];
-    const i = q.indexOf(v);
-    if (i >= 0) q.splice(i, 1);
+    if (q[0] === v) q.shift();
+    else {
+      const i = q.indexOf(v);
+      if (i >= 0) q.splice(i, 1);
+    }
     v.rqCpu = -1;
   }
 
