@@ -36,6 +36,8 @@ import type { Dom0Platform, GuestProgramRegistry } from '../toolstack/platform.j
 import type { DomainInfo } from '../toolstack/api.js';
 import type { DomainEvent } from '../toolstack/lifecycle.js';
 import { BUILTIN_PV_KERNEL, builtinRef } from '../toolstack/kernel-image.js';
+import { loadKernel } from '../toolstack/kernel-loader.js';
+import { parseDomainConfig } from '../toolstack/config/index.js';
 import type { HostOptions, HostedToolstack } from './daemon.js';
 import {
   hypercallBackendPlatform,
@@ -46,6 +48,10 @@ import { Blkback } from '../backends/blkback/blkback.js';
 import { Xenconsoled } from '../backends/console/xenconsoled.js';
 import { XsClient } from '../toolstack/xs-client.js';
 import { blkfrontDriver } from '../../domU/blkfront/blkfront-driver.js';
+import { netfrontDriver } from '../../domU/net/netfront-driver.js';
+import { BridgeRegistry, bridgeCommand, type CommandOutput } from '../net/bridge-registry.js';
+import { Netback } from '../backends/netback/netback.js';
+import { vifBridgeOffline, vifBridgeOnline } from '../backends/netback/vif-hotplug.js';
 import type { PvKernelProgram } from '../../domU/boot.js';
 import type { GuestProgramSpec } from '../../domU/kernel.js';
 
@@ -147,7 +153,7 @@ class KernelRegistry implements GuestProgramRegistry {
 
   private kernel(programs: GuestProgramSpec[], poweroffWhenDone = false): GuestProgram {
     const prog: PvKernelProgram = pvKernelProgram({
-      drivers: [blkfrontDriver(() => prog.kernel())],
+      drivers: [blkfrontDriver(() => prog.kernel()), netfrontDriver(() => prog.kernel())],
       platform: (env: GuestEnv) => {
         const m = this.resolveMemory(env.domid);
         if (!m.ok) throw new Error(`domain ${env.domid} has no memory to boot from`);
@@ -175,6 +181,9 @@ export class SimHost {
   readonly platform: Dom0Platform;
   readonly blkback: Blkback;
   readonly xenconsoled: Xenconsoled;
+  /** dom0's bridges (xenbr0 at boot): vifs are ports on them; capture with `bridges.capture`. */
+  readonly bridges: BridgeRegistry;
+  readonly netback: Netback;
   readonly rootDir: string;
   private readonly ownsRoot: boolean;
 
@@ -241,7 +250,14 @@ export class SimHost {
     this.xenconsoled = new Xenconsoled(
       hypercallBackendPlatform(backendDeps('xenconsoled', 0x6000_0000_0000)),
     );
-    if (!this.blkback.start() || !this.xenconsoled.start())
+    // Networking: the host's bridges and netback; the toolstack runs vif-bridge through `network`.
+    const bridges = new BridgeRegistry({ now: () => engine.now });
+    this.bridges = bridges;
+    const netbackPlatform = hypercallBackendPlatform(backendDeps('netback', 0x5000_0000_0000));
+    const netback = new Netback(netbackPlatform);
+    this.netback = netback;
+    netback.onRemove = (dev) => void vifBridgeOffline(bridges, dev);
+    if (!this.blkback.start() || !this.xenconsoled.start() || !netback.start())
       throw new Error('dom0: backends failed to start');
     const consoled = this.xenconsoled;
 
@@ -260,6 +276,19 @@ export class SimHost {
       random: engine.prng.stream('toolstack'),
       onDomainException: (l) => this.dom0Kernel.onVirq(VIRQ_DOM_EXC, l),
       consoles: { attach: (domid) => consoled.attach(domid) },
+      network: {
+        vifOnline: (domid, devid) => {
+          const dev = netback.device(domid, devid);
+          if (!dev) return `no vif backend for domain ${domid} device ${devid}`;
+          const r = vifBridgeOnline(netbackPlatform.xs, bridges, dev);
+          return r.ok ? null : r.error;
+        },
+        vifOffline: (domid, devid) => {
+          const dev = netback.device(domid, devid);
+          if (dev) vifBridgeOffline(bridges, dev);
+        },
+        bridgeCommand: (argv) => bridgeCommand(bridges, argv),
+      },
       hostname: this.name,
     };
     this.toolstack = new Toolstack(this.platform, o.toolstack ?? {});
@@ -276,6 +305,22 @@ export class SimHost {
     opts: { paused?: boolean; overrides?: string[] } = {},
   ): Promise<number> {
     const configText = typeof config === 'string' ? config : xlConfigText(config);
+    // Import a guest-program module named by the kernel image before the build starts, so the build
+    // itself runs entirely in virtual time (host I/O never decides how much simulated time passes).
+    const parsed = parseDomainConfig({
+      text: configText,
+      source: 'config',
+      overrides: opts.overrides ?? [],
+      random: this.engine.prng.stream('kernel-preload'),
+    });
+    if (parsed.ok && parsed.value.config.bInfo.kernel !== undefined) {
+      await loadKernel(
+        this.platform.fs,
+        this.platform.programs,
+        parsed.value.config.bInfo.kernel,
+        '/',
+      );
+    }
     const r = await this.run(
       this.toolstack.create({
         configText,
@@ -313,6 +358,11 @@ export class SimHost {
     a.onData((b) => (out += new TextDecoder().decode(b)))();
     a.close();
     return out;
+  }
+
+  /** `xensim bridge add|del [-f]|list [--json]|macs <br>|ports <br>` on this host's bridges. */
+  bridgeCommand(argv: readonly string[]): CommandOutput {
+    return bridgeCommand(this.bridges, argv);
   }
 
   /** Batch mode: runs the simulation until `p` (a toolstack operation) settles. */

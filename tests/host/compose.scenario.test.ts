@@ -132,3 +132,52 @@ extra = "init=disk-writer -- 64 7"
     expect(out).toMatch(/xensim PV kernel: domid 1/);
   });
 });
+
+describe('a kernel image naming a guest-program module', () => {
+  it('runs the user program as init inside the PV kernel, and the guest powers off when it returns', async () => {
+    host = new SimHost({ nrPcpus: 1, memoryBytes: 512 << 20, dom0MemBytes: 128 << 20 });
+    const h = host;
+    const { writeFileSync } = await import('node:fs');
+    // A user's guest program: sequential generator code using the kernel API.
+    writeFileSync(
+      h.platform.fs.hostPath('/boot/hello.mjs'),
+      `export default function* main(k, args) {
+  k.print('hello from a guest program\\n');
+  yield* k.sleep(5e6);
+  k.print('slept 5 ms of virtual time\\n');
+  return 0;
+}
+`,
+    );
+    writeFileSync(
+      h.platform.fs.hostPath('/boot/hello-kernel'),
+      JSON.stringify({ 'xensim-kernel': 1, module: 'hello.mjs' }),
+    );
+    const domid = await h.create({ name: 'hello', kernel: '/boot/hello-kernel', memory: 32 });
+    expect(h.runUntil(() => !h.hypervisor.liveDomain(domid), 60 * SEC)).toBe(true);
+    const out = h.consoleOutput(domid);
+    expect(out).toContain('hello from a guest program');
+    expect(out).toContain('slept 5 ms of virtual time');
+  });
+
+  it('a missing kernel or a module that is not a guest program is refused, naming the path, and nothing is left', async () => {
+    host = new SimHost({ nrPcpus: 1, memoryBytes: 512 << 20, dom0MemBytes: 128 << 20 });
+    const h = host;
+    await expect(h.create({ name: 'nokernel', kernel: '/boot/nope', memory: 32 })).rejects.toThrow(
+      /\/boot\/nope/,
+    );
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(
+      h.platform.fs.hostPath('/boot/bad.mjs'),
+      'export default async function main() {}\n',
+    );
+    writeFileSync(
+      h.platform.fs.hostPath('/boot/bad-kernel'),
+      JSON.stringify({ 'xensim-kernel': 1, module: 'bad.mjs' }),
+    );
+    await expect(
+      h.create({ name: 'bad', kernel: '/boot/bad-kernel', memory: 32 }),
+    ).rejects.toThrow();
+    expect((await h.domains()).map((d) => d.name)).toEqual(['Domain-0']);
+  });
+});
