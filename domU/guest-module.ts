@@ -7,6 +7,7 @@ import { cpuBurner } from './workloads/cpu-burner.js';
 import { diskReader, diskWriter } from './workloads/disk-io.js';
 import { idle } from './workloads/idle.js';
 import { memoryDirtier } from './workloads/memory-dirtier.js';
+import { bulkRecvTool, bulkSendTool, echoServerTool, pingTool } from './workloads/net-tools.js';
 
 /**
  * What a guest program module exports:
@@ -61,6 +62,10 @@ export const BUILTIN_WORKLOADS: Readonly<Record<string, GuestMain>> = {
   'memory-dirtier': memoryDirtier,
   'disk-writer': diskWriter,
   'disk-reader': diskReader,
+  ping: pingTool,
+  'echo-server': echoServerTool,
+  'bulk-send': bulkSendTool,
+  'bulk-recv': bulkRecvTool,
 };
 
 /** A built-in by name, as a loaded program. */

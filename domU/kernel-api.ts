@@ -5,6 +5,7 @@
 import type { BlockDevice } from './block-device.js';
 import type { ConsoleFrontend } from './console.js';
 import type { KThread } from './kthread.js';
+import type { XenNetDevice } from './net/netfront-driver.js';
 import type { PageAllocator } from './page-allocator.js';
 import type { XenbusClient } from './xenbus/xs-client.js';
 
@@ -18,6 +19,8 @@ export interface Kernel {
   readonly pages: PageAllocator;
   /** Disks the block frontend has connected (empty until a blkfront driver is loaded). */
   readonly blockDevices: readonly BlockDevice[];
+  /** Network interfaces netfront has connected, in order (eth0 first); empty without netfront. */
+  readonly netDevices: readonly XenNetDevice[];
   /** Xen system time, ns. */
   now(): number;
   /** Sleeps `ns` of virtual time (set_timer_op + SCHEDOP_block when nothing else runs). */

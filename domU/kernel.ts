@@ -23,6 +23,7 @@ import { ShutdownWatcher } from './shutdown.js';
 import { VcpuHotplug } from './vcpu-hotplug.js';
 import { Vcpus } from './vcpus.js';
 import { FrontendBus, type FrontendDriver } from './xenbus/frontend.js';
+import type { XenNetDevice } from './net/netfront-driver.js';
 import { XenbusClient, type XenbusTransport } from './xenbus/xs-client.js';
 
 export interface GuestProgramSpec {
@@ -66,6 +67,8 @@ export class PvKernel implements Kernel {
   readonly frontends: FrontendBus;
   readonly shutdownWatcher: ShutdownWatcher;
   readonly blockDevices: BlockDevice[] = [];
+  /** Network interfaces (eth0, eth1, ...) netfront has brought up. */
+  readonly netDevices: XenNetDevice[] = [];
   /** Exit code (or error text) of each program, by name. */
   readonly exits = new Map<string, number | string>();
   /** Kernel messages (also printed on the console). */

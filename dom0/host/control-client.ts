@@ -4,6 +4,7 @@
 import * as net from 'node:net';
 import { ToolstackError } from '../toolstack/api.js';
 import type {
+  CommandResult,
   ConsoleStream,
   CreateRequest,
   CreateResult,
@@ -13,6 +14,7 @@ import type {
   DiskInfo,
   DomainInfo,
   HostInfo,
+  NicInfo,
   ProgressCallback,
   RestoreRequest,
   SaveRequest,
@@ -258,6 +260,18 @@ export class RemoteToolstack implements ToolstackApi {
   }
   blockList(domid: number): Promise<readonly DiskInfo[]> {
     return this.c('blockList', domid);
+  }
+  networkAttach(domid: number, spec: readonly string[]): Promise<number> {
+    return this.c('networkAttach', domid, spec);
+  }
+  async networkDetach(domid: number, device: string): Promise<void> {
+    await this.c('networkDetach', domid, device);
+  }
+  networkList(domid: number): Promise<readonly NicInfo[]> {
+    return this.c('networkList', domid);
+  }
+  bridgeCommand(argv: readonly string[]): Promise<CommandResult> {
+    return this.c('bridgeCommand', argv);
   }
 
   async consoleAttach(domid: number): Promise<ConsoleStream> {

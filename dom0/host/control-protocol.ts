@@ -180,6 +180,10 @@ export const OP_ARGS: Readonly<Record<ToolstackOp, readonly Check[]>> = {
   blockDetach: [domid, str, bool],
   blockList: [domid],
   consoleAttach: [domid],
+  networkAttach: [domid, arrayOf(str)],
+  networkDetach: [domid, str],
+  networkList: [domid],
+  bridgeCommand: [arrayOf(str)],
 };
 
 /** Ops that report progress while they run. */

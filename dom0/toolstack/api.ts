@@ -192,6 +192,28 @@ export interface DiskInfo {
   readonly backendPath: string;
 }
 
+/** libxl_nicinfo plus the nic's MAC: one row of `xl network-list`. */
+export interface NicInfo {
+  readonly devid: number;
+  readonly backendId: number;
+  readonly frontendId: number;
+  /** Lowercase `xx:xx:xx:xx:xx:xx`. */
+  readonly mac: string;
+  /** The frontend's XenbusState. */
+  readonly state: number;
+  readonly evtch: number;
+  readonly rrefTx: number;
+  readonly rrefRx: number;
+  readonly backendPath: string;
+}
+
+/** What a command run in dom0 printed (`xensim bridge …`). */
+export interface CommandResult {
+  readonly exitCode: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
 export interface CreateRequest {
   /** The configuration file text (xl reads the file; the daemon may run elsewhere). */
   readonly configText: string;
@@ -314,6 +336,13 @@ export interface ToolstackApi {
   blockDetach(domid: number, vdev: string, force: boolean): Promise<void>;
   blockList(domid: number): Promise<readonly DiskInfo[]>;
   consoleAttach(domid: number): Promise<ConsoleStream>;
+  /** NET_SPEC words as xl passes them (`xl-network-configuration(5)`); resolves with the devid. */
+  networkAttach(domid: number, spec: readonly string[]): Promise<number>;
+  /** `device` is a devid or a MAC (it has a `:`), as `xl network-detach` takes it. */
+  networkDetach(domid: number, device: string): Promise<void>;
+  networkList(domid: number): Promise<readonly NicInfo[]>;
+  /** `xensim bridge add|del [-f]|list [--json]|macs <br>|ports <br>` on the host's bridges. */
+  bridgeCommand(argv: readonly string[]): Promise<CommandResult>;
 }
 
 /** The method names of ToolstackApi: what the control socket accepts. */

@@ -9,11 +9,13 @@ import { asMfn, asPort, PAGE_SIZE } from '../../hypercalls/types.js';
 import { ToolstackError } from './api.js';
 import type { DomainConfig } from './config/domain-config-types.js';
 import { effectiveLimits } from './config/domain-config.js';
-import type { DomainRecord, DomainRegistry, VbdRecord } from './domain-registry.js';
+import { effectiveNic, generateMac } from './config/vif-spec.js';
+import type { DomainRecord, DomainRegistry, VbdRecord, VifRecord } from './domain-registry.js';
 import type { LoadedKernel } from './kernel-loader.js';
 import type { Dom0Platform } from './platform.js';
 import type { Op } from './task.js';
 import { checkDisk, removeVbdNodes, waitVbdAttached, writeVbdNodes } from './vbd.js';
+import { removeVifNodes, waitVifAttached, writeVifNodes } from './vif.js';
 import type { Xc } from './xc.js';
 import type { XsClient } from './xs-client.js';
 import {
@@ -131,7 +133,16 @@ export function* buildDomain(deps: BuildDeps, req: BuildRequest): Op<DomainRecor
 
 function* buildSteps(deps: BuildDeps, req: BuildRequest, undo: Undo): Op<DomainRecord> {
   const { xc, xs, platform, registry } = deps;
-  const cfg = req.config;
+  // libxl__device_nic_setdefault: a nic without mac= gets a random one in 00:16:3e, kept in the
+  // domain's config so a reboot keeps it.
+  const cfg: DomainConfig = req.config.nics.every((n) => n.mac !== undefined)
+    ? req.config
+    : {
+        ...req.config,
+        nics: req.config.nics.map((n) =>
+          n.mac !== undefined ? n : { ...n, mac: generateMac(platform.random) },
+        ),
+      };
   const lim = effectiveLimits(cfg);
   const name = cfg.cInfo.name;
   const step = (s: BuildStep): void => {
@@ -326,6 +337,7 @@ function* buildSteps(deps: BuildDeps, req: BuildRequest, undo: Undo): Op<DomainR
       targetKb: lim.targetMemKiB,
       staticMaxKb: lim.maxMemKiB,
       vbds: new Map<number, VbdRecord>(),
+      vifs: new Map<number, VifRecord>(),
       destroying: false,
       shutdownHandled: false,
     };
@@ -348,6 +360,20 @@ function* buildSteps(deps: BuildDeps, req: BuildRequest, undo: Undo): Op<DomainR
       if (!out.ok)
         throw new ToolstackError('FAIL', `device vbd ${d.spec.vdev} (${d.devid}): ${out.message}`);
       rec.vbds.set(d.devid, w.value);
+    }
+    const vctx = { xs, clock: platform.clock, network: platform.network };
+    for (const nic of cfg.nics) {
+      const eff = effectiveNic(nic, domid, platform.random);
+      const w = writeVifNodes(xs, domid, nic, eff);
+      undo.push(() => {
+        platform.network?.vifOffline(domid, eff.devid);
+        removeVifNodes(xs, domid, eff.devid);
+      });
+      if (!w.ok) throw new ToolstackError('FAIL', `cannot write vif ${eff.devid}: ${w.error}`);
+      const out = (yield waitVifAttached(vctx, domid, w.value)) as
+        { ok: true } | { ok: false; message: string };
+      if (!out.ok) throw new ToolstackError('FAIL', `device vif ${eff.devid}: ${out.message}`);
+      rec.vifs.set(eff.devid, w.value);
     }
 
     step('unpause');

@@ -17,6 +17,18 @@ export interface VbdRecord {
   readonly frontendPath: string;
 }
 
+/** A vif as the toolstack attached it. */
+export interface VifRecord {
+  readonly devid: number;
+  /** Lowercase `xx:xx:xx:xx:xx:xx`. */
+  readonly mac: string;
+  readonly bridge: string;
+  /** The dom0 interface name (`vifname=`, else vif<domid>.<devid>). */
+  readonly vifname: string;
+  readonly backendPath: string;
+  readonly frontendPath: string;
+}
+
 export interface DomainRecord {
   readonly domid: number;
   name: string;
@@ -36,6 +48,7 @@ export interface DomainRecord {
   targetKb: number;
   staticMaxKb: number;
   readonly vbds: Map<number, VbdRecord>;
+  readonly vifs: Map<number, VifRecord>;
   /** Set while the toolstack itself is taking the domain down (no on_* action then). */
   destroying: boolean;
   /** Shutdown already handled (the action ran). */

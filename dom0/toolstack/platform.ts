@@ -69,6 +69,19 @@ export interface Dom0Random {
   nextU32(): number;
 }
 
+/**
+ * dom0's network plumbing the toolstack runs as hotplug scripts (tools/hotplug/Linux/vif-bridge):
+ * the composition root implements it over its bridges and netback.
+ */
+export interface Dom0Network {
+  /** `vif-bridge online` for backend vif `<domid>/<devid>`: null, or the script's error. */
+  vifOnline(domid: number, devid: number): string | null;
+  /** `vif-bridge offline`: takes the vif off its bridge (nothing if it is not on one). */
+  vifOffline(domid: number, devid: number): void;
+  /** brctl for `xensim bridge …`: add, del, list, macs, ports. */
+  bridgeCommand(argv: readonly string[]): { exitCode: number; stdout: string; stderr: string };
+}
+
 /** Everything the toolstack needs; nothing else crosses from the hypervisor into dom0. */
 export interface Dom0Platform {
   /** dom0's hypercall page; dom0 is privileged, so domctl and sysctl are allowed. */
@@ -89,6 +102,8 @@ export interface Dom0Platform {
   onDomainException?(listener: () => void): void;
   /** xenconsoled's side of `xl console`; optional (the console daemon is not the toolstack's). */
   readonly consoles?: { attach(domid: number): ConsoleStream | undefined };
+  /** vif hotplug; optional: without it a vif's hotplug fails (no bridges on this host). */
+  readonly network?: Dom0Network;
   /** Host name for `xl info` (uname nodename). */
   readonly hostname: string;
 }

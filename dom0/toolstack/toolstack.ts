@@ -4,6 +4,7 @@
 
 import {
   ToolstackError,
+  type CommandResult,
   type ConsoleStream,
   type CreateRequest,
   type CreateResult,
@@ -12,6 +13,7 @@ import {
   type DeathEvent,
   type DiskInfo,
   type DomainInfo,
+  type NicInfo,
   type HostInfo,
   type ProgressCallback,
   type RestoreRequest,
@@ -49,6 +51,7 @@ import { initDom0Nodes } from './xs-layout.js';
 import { HostQueries } from './host-queries.js';
 import { SaveRestore } from './save-restore.js';
 import { BlockDevices } from './block-devices.js';
+import { NetworkDevices } from './network-devices.js';
 
 export interface ToolstackOptions {
   readonly xlConf?: XlConf;
@@ -74,6 +77,7 @@ export class Toolstack implements ToolstackApi {
   private readonly queries: HostQueries;
   private readonly saves: SaveRestore;
   private readonly blocks: BlockDevices;
+  private readonly nets: NetworkDevices;
   private scanQueued = false;
 
   constructor(platform: Dom0Platform, opts: ToolstackOptions = {}) {
@@ -84,6 +88,7 @@ export class Toolstack implements ToolstackApi {
     this.queries = new HostQueries(this.deps, platform);
     this.saves = new SaveRestore(this);
     this.blocks = new BlockDevices(this.deps);
+    this.nets = new NetworkDevices(this.deps);
     initDom0Nodes(this.xs);
     // xl's per-domain monitor: every @releaseDomain re-reads the state of the domains we run.
     this.xs.watch('@releaseDomain', () => this.queueScan());
@@ -424,6 +429,29 @@ export class Toolstack implements ToolstackApi {
 
   blockList(domid: number): Promise<readonly DiskInfo[]> {
     return this.sync(() => this.blocks.list(this.record(domid)));
+  }
+
+  networkAttach(domid: number, spec: readonly string[]): Promise<number> {
+    return this.run(this.nets.attachOp(this.record(domid), spec));
+  }
+
+  networkDetach(domid: number, device: string): Promise<void> {
+    return this.run(this.nets.detachOp(this.record(domid), device));
+  }
+
+  networkList(domid: number): Promise<readonly NicInfo[]> {
+    return this.sync(() => this.nets.list(this.record(domid)));
+  }
+
+  bridgeCommand(argv: readonly string[]): Promise<CommandResult> {
+    return this.sync(
+      () =>
+        this.platform.network?.bridgeCommand(argv) ?? {
+          exitCode: 1,
+          stdout: '',
+          stderr: 'xensim bridge: this host has no network plumbing\n',
+        },
+    );
   }
 
   consoleAttach(domid: number): Promise<ConsoleStream> {

@@ -3,19 +3,21 @@
 // the xenstore directories of reference 6.1/6.2, the attach/detach wait driven by the
 // device-attach machine, and the block hotplug script run in dom0.
 
-import { initialTransition, transition, type AnyMachineSnapshot } from 'xstate';
-import { parseXenbusState, XenbusState } from '../../hypercalls/io/xenbus.js';
+import { XenbusState } from '../../hypercalls/io/xenbus.js';
 import type { DiskSpec } from './config/disk-spec.js';
 import { vdevToDevid } from './config/vdev.js';
-import { deviceAttachMachine, type DeviceAttachEvent } from './device-attach-machine.js';
+import {
+  waitDeviceAttached,
+  waitDeviceDetached,
+  type DeviceKindOps,
+  type DeviceOutcome,
+} from './device-attach-run.js';
 import { resolveDom0Path } from './dom0-fs.js';
 import type { VbdRecord } from './domain-registry.js';
-import type { Dom0Clock, Dom0Filesystem, TimerId } from './platform.js';
-import { Signal, type Wait } from './task.js';
+import type { Dom0Clock, Dom0Filesystem } from './platform.js';
+import type { Wait } from './task.js';
 import type { XsClient, XsResult } from './xs-client.js';
 import { domPath, libxlPath } from './xs-layout.js';
-
-const MS = 1_000_000;
 
 export interface VbdContext {
   readonly xs: XsClient;
@@ -126,155 +128,20 @@ function runBlockHotplug(ctx: VbdContext, v: VbdRecord): string | null {
   return null;
 }
 
-type Outcome = { ok: true } | { ok: false; message: string };
+type Outcome = DeviceOutcome;
 
-/**
- * Drives the device-attach machine for one device: timers on the clock, the backend's `state`
- * node through a watch, the hotplug script inline. Settles `done` when it reaches a final state.
- */
-class AttachRun {
-  private snap: AnyMachineSnapshot;
-  private timer: TimerId | null = null;
-  private watchToken: string | null = null;
-  private failure: string | null = null;
-  readonly done = new Signal<Outcome>();
-  private finished = false;
-  private replaying = false;
-  private mode: 'attach' | 'detach' | 'replay' = 'replay';
-  private readonly ctx: VbdContext;
-  private readonly v: VbdRecord;
-  private readonly domid: number;
-  private readonly forceDetach: boolean;
-
-  constructor(
-    ctx: VbdContext,
-    domid: number,
-    v: VbdRecord,
-    start: 'attach' | 'detach',
-    force: boolean,
-  ) {
-    this.ctx = ctx;
-    this.v = v;
-    this.domid = domid;
-    this.forceDetach = force;
-    const [snap, actions] = initialTransition(deviceAttachMachine);
-    this.snap = snap;
-    this.apply(actions);
-    if (start === 'detach') {
-      // Replay to Attached without side effects: a listed device has completed its attach.
-      this.replaying = true;
-      this.send({ type: 'WRITTEN' });
-      this.send({ type: 'BACKEND_STATE', state: XenbusState.InitWait });
-      this.send({ type: 'HOTPLUG_DONE' });
-      this.replaying = false;
-    }
-  }
-
-  begin(kind: 'attach' | 'detach'): void {
-    this.mode = kind;
-    const w = this.ctx.xs.watch(`${this.v.backendPath}/state`, () => this.backendChanged());
-    if (w.ok) this.watchToken = w.value;
-    this.send(
-      kind === 'attach' ? { type: 'WRITTEN' } : { type: 'DETACH', force: this.forceDetach },
-    );
-    // A backend that moved before the watch was set is seen here.
-    this.backendChanged();
-  }
-
-  private backendChanged(): void {
-    const s = this.ctx.xs.read(`${this.v.backendPath}/state`);
-    if (s === undefined) return;
-    const st = parseXenbusState(s);
-    if (st.ok) this.send({ type: 'BACKEND_STATE', state: st.value });
-  }
-
-  private send(ev: DeviceAttachEvent): void {
-    if (this.finished) return;
-    const [snap, actions] = transition(deviceAttachMachine, this.snap, ev);
-    this.snap = snap;
-    this.apply(actions);
-    // Attached ends an attach (the machine stays there, ready for a later DETACH).
-    const attached = this.mode === 'attach' && String(this.snap.value) === 'Attached';
-    if (this.snap.status === 'done' || attached) this.finish();
-  }
-
-  private finish(): void {
-    if (this.finished) return;
-    this.finished = true;
-    if (this.watchToken !== null)
-      this.ctx.xs.unwatch(`${this.v.backendPath}/state`, this.watchToken);
-    if (this.timer !== null) this.ctx.clock.cancel(this.timer);
-    const value = String(this.snap.value);
-    this.done.fire(
-      value === 'Failed' ? { ok: false, message: this.failure ?? 'device failed' } : { ok: true },
-    );
-  }
-
-  private apply(actions: readonly { type: string; params?: unknown }[]): void {
-    const { clock } = this.ctx;
-    if (this.replaying) return;
-    for (const a of actions) {
-      switch (a.type) {
-        case 'startTimer': {
-          const ms = (a.params as { ms: number }).ms;
-          if (this.timer !== null) clock.cancel(this.timer);
-          this.timer = clock.at(clock.now() + ms * MS, () => {
-            this.timer = null;
-            // libxl's detach -f: a backend that never closes is removed anyway.
-            if (this.forceDetach && String(this.snap.value) === 'WaitClosed') {
-              removeVbdNodes(this.ctx.xs, this.domid, this.v.devid);
-              this.finished = true;
-              this.done.fire({ ok: true });
-              return;
-            }
-            this.send({ type: 'TIMEOUT' });
-          });
-          break;
-        }
-        case 'cancelTimer':
-          if (this.timer !== null) clock.cancel(this.timer);
-          this.timer = null;
-          break;
-        case 'runHotplug':
-          clock.at(clock.now(), () => {
-            const e = runBlockHotplug(this.ctx, this.v);
-            this.send(
-              e === null ? { type: 'HOTPLUG_DONE' } : { type: 'HOTPLUG_FAILED', message: e },
-            );
-          });
-          break;
-        case 'writeDetach':
-          this.ctx.xs.transact((tx) => {
-            this.ctx.xs.write(`${this.v.backendPath}/online`, '0', tx);
-            return this.ctx.xs.write(
-              `${this.v.backendPath}/state`,
-              String(XenbusState.Closing),
-              tx,
-            );
-          });
-          break;
-        case 'removePaths':
-          removeVbdNodes(this.ctx.xs, this.domid, this.v.devid);
-          break;
-        case 'fail':
-          this.failure = (a.params as { message: string }).message;
-          break;
-        default:
-          break; // runHotplugRemove: nothing to undo for a loop device here
-      }
-    }
-  }
+function vbdOps(ctx: VbdContext, domid: number, v: VbdRecord): DeviceKindOps {
+  return {
+    backendPath: v.backendPath,
+    hotplug: () => runBlockHotplug(ctx, v),
+    hotplugRemove: () => undefined, // nothing to undo for a loop device here
+    removePaths: () => removeVbdNodes(ctx.xs, domid, v.devid),
+  };
 }
 
 /** Waits for the backend's InitWait and runs hotplug (reference 6.1 steps 2-3). */
 export function waitVbdAttached(ctx: VbdContext, domid: number, v: VbdRecord): Wait<Outcome> {
-  const run = new AttachRun(ctx, domid, v, 'attach', false);
-  const w = run.done.wait(ctx.clock);
-  return (resume) => {
-    const cancel = w(resume);
-    run.begin('attach');
-    return cancel;
-  };
+  return waitDeviceAttached(ctx, vbdOps(ctx, domid, v));
 }
 
 /** Closes the device (online=0, state=5) and waits for backend Closed; `force` removes it anyway. */
@@ -284,11 +151,5 @@ export function waitVbdDetached(
   v: VbdRecord,
   force: boolean,
 ): Wait<Outcome> {
-  const run = new AttachRun(ctx, domid, v, 'detach', force);
-  const w = run.done.wait(ctx.clock);
-  return (resume) => {
-    const cancel = w(resume);
-    run.begin('detach');
-    return cancel;
-  };
+  return waitDeviceDetached(ctx, vbdOps(ctx, domid, v), force);
 }

@@ -4,6 +4,7 @@
 import * as domain from './commands-domain.js';
 import * as host from './commands-host.js';
 import * as io from './commands-io.js';
+import * as net from './commands-net.js';
 import type { CommandSpec } from './command-spec.js';
 import * as vcpuMem from './commands-vcpu-mem.js';
 
@@ -33,6 +34,9 @@ export const COMMANDS: readonly CommandSpec[] = [
   domain.rename,
   host.dmesg,
   host.top,
+  net.networkAttach,
+  net.networkList,
+  net.networkDetach,
   io.blockAttach,
   io.blockList,
   io.blockDetach,

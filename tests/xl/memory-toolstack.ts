@@ -9,7 +9,9 @@ import {
   type Credit2PoolParams,
   type CreditPoolParams,
   type DeathEvent,
+  type CommandResult,
   type DiskInfo,
+  type NicInfo,
   type DomainInfo,
   type HostInfo,
   type ProgressCallback,
@@ -91,6 +93,7 @@ export class MemoryToolstack implements ToolstackApi {
   readonly calls: CallLog = [];
   readonly domains = new Map<number, DomainInfo>();
   readonly disks = new Map<number, DiskInfo[]>();
+  readonly nics = new Map<number, NicInfo[]>();
   consoleOutput = new Uint8Array();
   consoleInput: number[] = [];
   dmesgText = '(XEN) Xen version 4.17.7\n(XEN) Command line: placeholder\n';
@@ -337,6 +340,47 @@ export class MemoryToolstack implements ToolstackApi {
   blockList(domid: number): Promise<readonly DiskInfo[]> {
     this.get(domid);
     return Promise.resolve(this.disks.get(domid) ?? []);
+  }
+  networkAttach(domid: number, spec: readonly string[]): Promise<number> {
+    this.log('networkAttach', domid, spec);
+    const list = this.nics.get(domid) ?? [];
+    const devid = list.length;
+    const mac =
+      /mac=([0-9a-f:]+)/.exec(spec.join(','))?.[1] ??
+      `00:16:3e:00:00:${devid.toString(16).padStart(2, '0')}`;
+    list.push({
+      devid,
+      backendId: 0,
+      frontendId: domid,
+      mac,
+      state: 4,
+      evtch: 11 + devid,
+      rrefTx: 768 + 2 * devid,
+      rrefRx: 769 + 2 * devid,
+      backendPath: `/local/domain/0/backend/vif/${domid}/${devid}`,
+    });
+    this.nics.set(domid, list);
+    return Promise.resolve(devid);
+  }
+  networkDetach(domid: number, device: string): Promise<void> {
+    this.log('networkDetach', domid, device);
+    const list = this.nics.get(domid) ?? [];
+    const i = list.findIndex((n) => String(n.devid) === device || n.mac === device);
+    if (i < 0) return Promise.reject(new ToolstackError('NOTFOUND', `Unknown device ${device}.`));
+    list.splice(i, 1);
+    return Promise.resolve();
+  }
+  networkList(domid: number): Promise<readonly NicInfo[]> {
+    this.get(domid);
+    return Promise.resolve(this.nics.get(domid) ?? []);
+  }
+  bridgeCommand(argv: readonly string[]): Promise<CommandResult> {
+    this.log('bridgeCommand', argv);
+    return Promise.resolve({
+      exitCode: 0,
+      stdout: 'bridge name\tinterfaces\nxenbr0\t\t\n',
+      stderr: '',
+    });
   }
   consoleAttach(domid: number): Promise<ConsoleStream> {
     this.get(domid);

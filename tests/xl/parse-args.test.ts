@@ -92,6 +92,9 @@ describe('cmdtable_lookup: unambiguous prefixes (xl_cmdtable.c)', () => {
         'block-attach',
         'block-detach',
         'block-list',
+        'network-attach',
+        'network-detach',
+        'network-list',
       ].sort(),
     );
   });
