@@ -12,7 +12,7 @@ import type { GrantClient } from '../../hypercalls/grant-client.js';
 import type { GuestMemory } from '../../hypercalls/memory.js';
 import type { BlockDevice } from '../block-device.js';
 import type { KThread } from '../kthread.js';
-import { blkfrontMachine } from '../xenbus/blkfront-machine.js';
+import { blkfrontMachine, type BlkfrontInput } from '../xenbus/blkfront-machine.js';
 import type {
   FrontendAction,
   FrontendBus,
@@ -70,6 +70,9 @@ export function blkfrontDriver(host: () => BlkfrontHost | null): FrontendDriver 
   return {
     type: 'vbd',
     machine: blkfrontMachine,
+    // The machine's context is built from its input: without one, openCount is not a number and a
+    // Closing backend tears down a disk that is still open.
+    machineInput: (): BlkfrontInput => ({ legacyOrder: false }),
     *runAction(dev: FrontendDevice, action: FrontendAction, bus: FrontendBus): KThread {
       const k = host();
       if (!k) {

@@ -68,7 +68,7 @@ export const blkfrontMachine = setup({
   id: 'blkfront',
   initial: 'Initialising',
   context: ({ input }) => ({
-    legacyOrder: input.legacyOrder ?? false,
+    legacyOrder: input?.legacyOrder ?? false,
     openCount: 0,
     closePending: false,
   }),

@@ -86,6 +86,71 @@ describe('BlkifProcessor data path', () => {
     }
   });
 
+  it('reads queued back to back that continue each other on disk cost one file read, each answered in order', () => {
+    const r = new Rig();
+    for (let i = 0; i < 16; i++) r.grant(60 + i);
+    const a = r.request({
+      operation: BLKIF_OP_READ,
+      sector_number: 16n,
+      seg: Array.from({ length: 11 }, (_, i) => seg(60 + i)),
+    });
+    const b = r.request({
+      operation: BLKIF_OP_READ,
+      sector_number: 16n + 88n,
+      seg: Array.from({ length: 5 }, (_, i) => seg(71 + i)),
+    });
+    const out = r.run();
+    expect(out).toEqual({ responses: 2, notify: true, more: false, fault: null });
+    expect(r.responses()).toEqual([
+      [a, BLKIF_OP_READ, BLKIF_RSP_OKAY],
+      [b, BLKIF_OP_READ, BLKIF_RSP_OKAY],
+    ]);
+    expect(r.file.calls.filter((c) => c.startsWith('read'))).toEqual([
+      `read ${16 * 512} ${16 * 4096}`,
+    ]);
+    for (let i = 0; i < 16; i++) {
+      const at = (16 + i * 8) * 512;
+      expect(same(r.grants.get(60 + i), r.file.bytes.subarray(at, at + 4096))).toBe(true);
+    }
+    expect(r.proc.metrics.readReqs).toBe(2);
+    expect(r.proc.metrics.sectorsRead).toBe(128);
+  });
+
+  it('reads that do not continue each other on disk (a gap, a partial page, a write between) are not merged', () => {
+    const r = new Rig();
+    for (let i = 0; i < 4; i++) r.grant(80 + i);
+    r.request({ operation: BLKIF_OP_READ, sector_number: 0n, seg: [seg(80)] });
+    r.request({ operation: BLKIF_OP_READ, sector_number: 16n, seg: [seg(81)] }); // gap
+    r.request({ operation: BLKIF_OP_READ, sector_number: 24n, seg: [seg(82, 0, 3)] }); // merges
+    r.request({ operation: BLKIF_OP_READ, sector_number: 28n, seg: [seg(83, 4, 7)] }); // after a partial page
+    r.run();
+    expect(r.file.calls.filter((c) => c.startsWith('read'))).toEqual([
+      `read 0 4096`,
+      `read ${16 * 512} ${12 * 512}`,
+      `read ${28 * 512} ${4 * 512}`,
+    ]);
+    expect(r.responses().map((x) => x[2])).toEqual(Array(4).fill(BLKIF_RSP_OKAY));
+    expect(
+      same(r.grants.get(82)?.subarray(0, 2048), r.file.bytes.subarray(24 * 512, 28 * 512)),
+    ).toBe(true);
+    expect(
+      same(r.grants.get(83)?.subarray(2048, 4096), r.file.bytes.subarray(28 * 512, 32 * 512)),
+    ).toBe(true);
+  });
+
+  it('a bad grant in the second of two merged reads answers the first OKAY and faults on the second', () => {
+    const r = new Rig();
+    r.grant(90);
+    const a = r.request({ operation: BLKIF_OP_READ, sector_number: 0n, seg: [seg(90)] });
+    const b = r.request({ operation: BLKIF_OP_READ, sector_number: 8n, seg: [seg(91)] }); // never granted
+    const out = r.run();
+    expect(out.fault).toMatch(/gref 91/);
+    expect(r.responses()).toEqual([
+      [a, BLKIF_OP_READ, BLKIF_RSP_OKAY],
+      [b, BLKIF_OP_READ, BLKIF_RSP_ERROR],
+    ]);
+  });
+
   it('a read-only disk refuses WRITE with BLKIF_RSP_ERROR before touching grants or the file', () => {
     const r = new Rig({ readOnly: true });
     r.grant(1, 0xff);

@@ -89,10 +89,14 @@ export class FakeEvtchn {
     }
     return 0;
   }
+  /** evtchn_close: closing one end of an interdomain channel leaves the other end unbound again. */
   close(dom: number, port: number): number {
     const e = this.ends.get(`${dom}:${port}`);
     if (!e) return -22;
     e.open = false;
+    const peer = e.peer ? this.ends.get(`${e.peer.dom}:${e.peer.port}`) : undefined;
+    if (peer?.peer?.dom === dom && peer.peer.port === port) peer.peer = null;
+    e.peer = null;
     return 0;
   }
   isOpen(dom: number, port: number): boolean {

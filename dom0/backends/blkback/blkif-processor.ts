@@ -6,7 +6,9 @@
 // Every slot is copied out once before it is parsed (the frontend may rewrite it meanwhile) and
 // parsed into results: nothing the frontend writes can throw. Data moves by grant copy between the
 // frontend's granted pages and dom0's bounce pages, and between those and the file through one
-// positional read or write per run of disk-contiguous segments.
+// positional read or write per run of disk-contiguous segments. Like the block layer under Linux's
+// blkback (blk_start_plug/blk_finish_plug around __do_block_io_op, then bio merging), reads queued
+// back to back that continue each other on disk are served by one host read.
 
 import {
   GNTCOPY_dest_gref,
@@ -90,25 +92,59 @@ const done = (status: number): Handled =>
   status === BLKIF_RSP_OKAY ? RSP_OKAY : status === BLKIF_RSP_ERROR ? RSP_ERROR : RSP_EOPNOTSUPP;
 const faulted = (fault: string): Handled => ({ status: BLKIF_RSP_ERROR, fault });
 
+/** Requests merged into one host read at most (4 x 44 KiB, within Linux's default max_sectors_kb). */
+const MERGE_MAX = 4;
+
+const SCRATCH_BYTES = MERGE_MAX * BLKIF_MAX_SEGMENTS_PER_REQUEST * PAGE_SIZE;
+const CACHE_LINE_BYTES = 64;
+
+type Seg = BlkifRequest['seg'][number];
+
+/** Sectors covered by the segments. */
+const sectorsOf = (req: BlkifRequest): number => {
+  let n = 0;
+  for (const s of req.seg) n += s.last_sect - s.first_sect + 1;
+  return n;
+};
+
+/** The segments are one run on disk: each but the last ends its page, each but the first starts one. */
+const oneRun = (req: BlkifRequest): boolean => {
+  for (let i = 0; i + 1 < req.seg.length; i++) {
+    if ((req.seg[i] as Seg).last_sect !== 7 || (req.seg[i + 1] as Seg).first_sect !== 0)
+      return false;
+  }
+  return req.seg.length > 0;
+};
+
 export class BlkifProcessor {
   readonly ring: BackRing;
   readonly metrics: BlkbackMetrics;
   private readonly deps: BlkifProcessorDeps;
   private readonly ringBytes: Uint8Array;
-  /** The private copy of the slot being handled. */
-  private readonly slot = new Uint8Array(BLKIF_REQUEST_BYTES);
-  private readonly slotView = new DataView(this.slot.buffer);
+  /** Private copies of the slots being handled (one per request of a merged read). */
+  private readonly slots: Uint8Array[] = [];
+  private readonly slotViews: DataView[] = [];
+  /** The parsed requests of a merged read. */
+  private readonly plugged: BlkifRequest[] = [];
   /** Reused GNTTABOP_copy ops, one per segment, with their `u` unions for each side. */
   private readonly ops: gnttab_copy[] = [];
   private readonly localU: { gmfn: number }[] = [];
   private readonly remoteU: { ref: number }[] = [];
   /**
-   * The file side of a request: one host read or write per run of disk-contiguous segments goes
-   * through this private buffer, then page by page to or from the bounce pages. Measured: a
-   * readSync into a small private buffer plus page copies beats one straight into machine-memory
-   * frames (views into 1 MiB chunks), 7.9 us against 10.4 us for 44 KiB.
+   * The file side of a request: one host read or write per run of disk-contiguous segments (of up to
+   * MERGE_MAX merged reads) goes through this private buffer, then page by page to or from the bounce
+   * pages. Measured: a readSync into a small private buffer plus page copies beats one straight into
+   * machine-memory frames (views into 1 MiB chunks), 7.9 us against 10.4 us for 44 KiB, and beats
+   * readvSync into the bounce pages (12.2 us against 9.2 us for 64 KiB). The buffer starts one cache
+   * line into its allocation: a page-aligned buffer (what large allocations get) copied to and from
+   * page-aligned frames suffers 4 KiB store-to-load aliasing, 20.8 us against 14.4 us for a 64 KiB
+   * read with its page copies.
    */
-  private readonly scratch = new Uint8Array(BLKIF_MAX_SEGMENTS_PER_REQUEST * PAGE_SIZE);
+  private readonly scratch = new Uint8Array(
+    new ArrayBuffer(SCRATCH_BYTES + CACHE_LINE_BYTES),
+    CACHE_LINE_BYTES,
+    SCRATCH_BYTES,
+  );
   /** scratchPages[p]: page p of the scratch buffer. */
   private readonly scratchPages: Uint8Array[] = [];
   /** Set once a fault was found: the ring is never read again. */
@@ -119,6 +155,14 @@ export class BlkifProcessor {
     this.ringBytes = ringBytes;
     this.deps = deps;
     this.metrics = deps.metrics ?? newBlkbackMetrics();
+    for (let k = 0; k < MERGE_MAX; k++) {
+      const slot = new Uint8Array(BLKIF_REQUEST_BYTES);
+      this.slots.push(slot);
+      this.slotViews.push(new DataView(slot.buffer));
+    }
+    for (let i = 0; i < MERGE_MAX * BLKIF_MAX_SEGMENTS_PER_REQUEST; i++) {
+      this.scratchPages.push(this.scratch.subarray(i * PAGE_SIZE, (i + 1) * PAGE_SIZE));
+    }
     for (let i = 0; i < BLKIF_MAX_SEGMENTS_PER_REQUEST; i++) {
       this.ops.push({
         source: { u: {}, domid: 0, offset: 0 },
@@ -128,7 +172,6 @@ export class BlkifProcessor {
       });
       this.localU.push({ gmfn: 0 });
       this.remoteU.push({ ref: 0 });
-      this.scratchPages.push(this.scratch.subarray(i * PAGE_SIZE, (i + 1) * PAGE_SIZE));
     }
   }
 
@@ -162,8 +205,16 @@ export class BlkifProcessor {
         if (!next.ok) return this.stop(out, next.error);
         if (next.value === undefined) break;
         left--;
-        const h = this.handle(next.value);
-        if (!this.respond(out, h.status)) return this.stop(out, 'blkback: response slot lost');
+        this.load(0, next.value);
+        const n = this.plug(left);
+        if (n > 0) {
+          left -= n - 1;
+          const fault = this.mergedRead(out, n);
+          if (fault !== null) return this.stop(out, fault);
+          continue;
+        }
+        const h = this.handle();
+        if (!this.respond(out, h.status, 0)) return this.stop(out, 'blkback: response slot lost');
         if (h.fault !== null) return this.stop(out, h.fault);
       }
       this.push(out);
@@ -186,13 +237,14 @@ export class BlkifProcessor {
     if (this.ring.pushResponsesAndCheckNotify()) out.notify = true;
   }
 
-  /** make_response: the id and operation come from the private copy of the request. */
-  private respond(out: ProcessOutcome, status: number): boolean {
+  /** make_response: the id and operation come from the private copy of the request in slot `k`. */
+  private respond(out: ProcessOutcome, status: number, k: number): boolean {
     const off = this.ring.produceResponse();
     if (!off.ok) return false;
+    const view = this.slotViews[k] as DataView;
     const w = writeBlkifResponse(this.ring.view, off.value, {
-      id: this.slotView.getBigUint64(8, true),
-      operation: this.slot[0] ?? 0,
+      id: view.getBigUint64(8, true),
+      operation: view.getUint8(0),
       status,
     });
     if (status !== BLKIF_RSP_OKAY) this.metrics.errorResponses++;
@@ -200,11 +252,89 @@ export class BlkifProcessor {
     return w.ok;
   }
 
-  private handle(off: number): Handled {
-    this.slot.set(this.ringBytes.subarray(off, off + BLKIF_REQUEST_BYTES));
-    const op = this.slot[0] ?? 0;
+  /** Copies the request slot at `off` into private slot `k` (read once: the frontend may rewrite it). */
+  private load(k: number, off: number): void {
+    (this.slots[k] as Uint8Array).set(this.ringBytes.subarray(off, off + BLKIF_REQUEST_BYTES));
+  }
+
+  /** A read in private slot `k` that may join a merged read: valid, within the disk, one run. */
+  private mergeableRead(k: number): BlkifRequest | null {
+    const view = this.slotViews[k] as DataView;
+    if (view.getUint8(0) !== BLKIF_OP_READ) return null;
+    const parsed = readBlkifRequest(view, 0);
+    if (!parsed.ok) return null;
+    const checked = checkBlkifRequest(parsed.value);
+    if (!checked.ok || this.span(checked.value) < 0 || !oneRun(checked.value)) return null;
+    return checked.value;
+  }
+
+  /**
+   * The plug: with a mergeable read in slot 0, takes the reads queued right behind it that continue
+   * it on disk (at most MERGE_MAX, within the budget). Returns how many requests were gathered in
+   * `plugged` (served by mergedRead, a lone read too); 0 when slot 0 is not such a read.
+   */
+  private plug(left: number): number {
+    const first = this.mergeableRead(0);
+    if (first === null) return 0;
+    this.plugged[0] = first;
+    let n = 1;
+    let prev = first;
+    let end = first.sector_number + BigInt(sectorsOf(first));
+    while (n < MERGE_MAX && left >= n && this.ring.unconsumedRequests() > 0) {
+      if ((prev.seg[prev.seg.length - 1] as Seg).last_sect !== 7) break;
+      this.load(n, this.ring.slotOffset(this.ring.reqCons));
+      const next = this.mergeableRead(n);
+      if (next === null || next.sector_number !== end || (next.seg[0] as Seg).first_sect !== 0)
+        break;
+      const c = this.ring.consumeRequest();
+      if (!c.ok || c.value === undefined) break;
+      this.plugged[n++] = next;
+      prev = next;
+      end += BigInt(sectorsOf(next));
+    }
+    return n;
+  }
+
+  /**
+   * Serves the `n` plugged reads (one or more) with one host read into the scratch buffer, then each in order:
+   * its pages into the bounce pages, one GNTTABOP_copy batch, its response. Returns a fault.
+   */
+  private mergedRead(out: ProcessOutcome, n: number): string | null {
+    const m = this.metrics;
+    m.readReqs += n;
+    const first = this.plugged[0] as BlkifRequest;
+    let bytes = 0;
+    for (let k = 0; k < n; k++) bytes += sectorsOf(this.plugged[k] as BlkifRequest);
+    bytes *= BLKIF_SECTOR_BYTES;
+    const start = (first.seg[0] as Seg).first_sect * BLKIF_SECTOR_BYTES;
+    const pos = Number(first.sector_number) * BLKIF_SECTOR_BYTES;
+    const r = this.deps.disk.file.readAt(this.scratch.subarray(start, start + bytes), pos);
+    let page = 0;
+    for (let k = 0; k < n; k++) {
+      const req = this.plugged[k] as BlkifRequest;
+      if (!r.ok) {
+        if (!this.respond(out, BLKIF_RSP_ERROR, k)) return 'blkback: response slot lost';
+        continue;
+      }
+      this.moveRun(req, 0, req.seg.length, false, page);
+      page += req.seg.length;
+      const c = this.copySegments(req, false);
+      if (c !== null) {
+        this.respond(out, BLKIF_RSP_ERROR, k);
+        return c;
+      }
+      m.sectorsRead += sectorsOf(req);
+      if (!this.respond(out, BLKIF_RSP_OKAY, k)) return 'blkback: response slot lost';
+    }
+    return null;
+  }
+
+  private handle(): Handled {
+    const slot = this.slots[0] as Uint8Array;
+    const slotView = this.slotViews[0] as DataView;
+    const op = slot[0] ?? 0;
     if (op === BLKIF_OP_DISCARD) return this.discard();
-    const parsed = readBlkifRequest(this.slotView, 0);
+    const parsed = readBlkifRequest(slotView, 0);
     if (!parsed.ok) return faulted(parsed.error);
     // DEVIATION(xen): Linux answers an unknown operation with EOPNOTSUPP and an INDIRECT request
     // (not advertised) with an error, keeping the device; xensim also closes the device, as the
@@ -278,7 +408,7 @@ export class BlkifProcessor {
   /** dispatch_discard_io. */
   private discard(): Handled {
     this.metrics.discardReqs++;
-    const d = readBlkifRequestDiscard(this.slotView, 0);
+    const d = readBlkifRequestDiscard(this.slotViews[0] as DataView, 0);
     if (!d.ok) return faulted(d.error);
     const disk = this.deps.disk;
     if (!disk.discard) return done(BLKIF_RSP_EOPNOTSUPP);
@@ -371,12 +501,12 @@ export class BlkifProcessor {
     return null;
   }
 
-  /** Copies segments i..j-1 between scratch page k-i and bounce page k (toScratch for a write). */
-  private moveRun(req: BlkifRequest, i: number, j: number, toScratch: boolean): void {
+  /** Copies segments i..j-1 between scratch page base+k-i and bounce page k (toScratch for a write). */
+  private moveRun(req: BlkifRequest, i: number, j: number, toScratch: boolean, base = 0): void {
     for (let k = i; k < j; k++) {
       const s = req.seg[k] as BlkifRequest['seg'][number];
       const page = (this.deps.bounce[k] as LocalPage).bytes;
-      const sp = this.scratchPages[k - i] as Uint8Array;
+      const sp = this.scratchPages[base + k - i] as Uint8Array;
       if (s.first_sect === 0 && s.last_sect === 7) {
         if (toScratch) sp.set(page);
         else page.set(sp);
