@@ -48,8 +48,12 @@ export class Vcpu {
   // Runstate accounting (vcpu_runstate_info).
   runstate: number = RUNSTATE_offline;
   runstateEntryNs = DOUBLE_REPR;
-  /** Time spent in each RUNSTATE_* (a typed array: the sums outgrow small integers, and one element kind keeps accesses monomorphic). */
-  readonly runstateTimeNs = new Float64Array(4);
+  // Time spent in each RUNSTATE_* (running, runnable, blocked, offline): fields of the vCPU itself rather
+  // than an array, so that a wake touches no other object for them. Doubles from the start (see DOUBLE_REPR).
+  runningNs = DOUBLE_REPR;
+  runnableNs = DOUBLE_REPR;
+  blockedNs = DOUBLE_REPR;
+  offlineNs = DOUBLE_REPR;
 
   // Affinity: 1 = allowed. hardAll/softAll short-cut the common "all" case.
   hard: Uint8Array;
@@ -66,8 +70,8 @@ export class Vcpu {
   periodicLastNs = DOUBLE_REPR;
   singleshotTimer = DOUBLE_REPR;
 
-  /** Ports of per-vCPU VIRQs (0 = unbound). */
-  readonly virqPort = new Int32Array(NR_VIRQS);
+  /** Ports of per-vCPU VIRQs (0 = unbound): a small-integer array, kept with the vCPU on the JS heap (a typed array this size lives off it). */
+  readonly virqPort: number[] = new Array<number>(NR_VIRQS).fill(0);
 
   // Guest execution.
   program: GuestCoroutine | null = null;
@@ -91,6 +95,10 @@ export class Vcpu {
     this.id = id;
     this.key = dom.domid * 65536 + id;
     this.runstateEntryNs = 0;
+    this.runningNs = 0;
+    this.runnableNs = 0;
+    this.blockedNs = 0;
+    this.offlineNs = 0;
     this.periodicLastNs = 0;
     this.startTimeNs = 0;
     this.lastBurnNs = 0;
@@ -99,6 +107,37 @@ export class Vcpu {
     this.singleshotTimer = -1;
     this.hard = new Uint8Array(nrPcpus).fill(1);
     this.soft = new Uint8Array(nrPcpus).fill(1);
+  }
+
+  /** Accumulated time in RUNSTATE_* `state` (up to the last state change). */
+  runstateTimeNs(state: number): number {
+    switch (state) {
+      case 0:
+        return this.runningNs;
+      case 1:
+        return this.runnableNs;
+      case 2:
+        return this.blockedNs;
+      default:
+        return this.offlineNs;
+    }
+  }
+
+  /** Adds `ns` to the time in RUNSTATE_* `state`. */
+  addRunstateTime(state: number, ns: number): void {
+    switch (state) {
+      case 0:
+        this.runningNs += ns;
+        break;
+      case 1:
+        this.runnableNs += ns;
+        break;
+      case 2:
+        this.blockedNs += ns;
+        break;
+      default:
+        this.offlineNs += ns;
+    }
   }
 
   /** vcpu_runnable(): nothing holds it off a pCPU. */
@@ -160,7 +199,7 @@ export class Domain {
 
   get cpuTimeNs(): number {
     let t = 0;
-    for (const v of this.vcpus) t += v.runstateTimeNs[0] as number;
+    for (const v of this.vcpus) t += v.runningNs;
     return t;
   }
 }

@@ -47,10 +47,16 @@ export class Pcpu {
   }
 }
 
-/** pCPUs waiting for a deferred run, in order: `items` is reused (never shrunk), its first `n` count. */
+/**
+ * pCPUs waiting for a deferred run, in order, in one reused array (never shrunk). A flush owns the items
+ * from `base` up to the length it saw; pCPUs deferred while one of them runs are appended after those and
+ * belong to the nested flush that follows that run, which truncates the list back when it is done.
+ */
 class RunList {
   readonly items: Pcpu[] = [];
   n = 0;
+  /** Items below this index belong to flushes in progress. */
+  base = 0;
 }
 
 /** Consecutive zero-cost guest steps after which the guest is charged 1 ns, so virtual time moves on. */
@@ -63,8 +69,7 @@ export class Executor {
   private readonly hv: Hypervisor;
   private readonly onEvent = (p: Pcpu): void => this.pcpuEvent(p);
   private deferDepth = 0;
-  private deferredRuns = new RunList();
-  private spareRuns = new RunList();
+  private readonly deferredRuns = new RunList();
   private flushNesting = 0;
 
   constructor(hv: Hypervisor, nrPcpus: number) {
@@ -108,15 +113,15 @@ export class Executor {
   }
 
   deferEnd(): void {
-    if (--this.deferDepth > 0 || this.deferredRuns.n === 0) return;
-    // Swap lists: pCPUs run here may defer others, which they flush themselves.
-    const list = this.deferredRuns;
-    this.deferredRuns = this.spareRuns;
-    this.spareRuns = list;
+    if (--this.deferDepth > 0) return;
+    const l = this.deferredRuns;
+    const start = l.base;
+    const end = l.n;
+    if (end === start) return;
     const now = this.hv.engine.now;
     this.flushNesting++;
-    for (let i = 0; i < list.n; i++) {
-      const p = list.items[i] as Pcpu;
+    for (let i = start; i < end; i++) {
+      const p = l.items[i] as Pcpu;
       p.deferred = false;
       if (p.inLoop) continue;
       if (this.flushNesting > MAX_FLUSH_NESTING) {
@@ -124,12 +129,14 @@ export class Executor {
         continue;
       }
       // Its queued event stays if the run ends up wanting the same time (an upcall that costs nothing).
+      l.base = end;
       this.deferDepth++;
       this.pcpuWork(p, false);
       this.deferEnd();
     }
     this.flushNesting--;
-    list.n = 0;
+    l.n = start;
+    l.base = start;
   }
 
   private program(p: Pcpu, t: number): void {
@@ -173,7 +180,8 @@ export class Executor {
     this.run(p, now);
     p.inLoop = false;
     const c = p.curr;
-    if (p.needResched) this.program(p, now);
+    if (c !== null && p.holdEndNs > now) this.program(p, p.holdEndNs);
+    else if (p.needResched) this.program(p, now);
     else if (c === null) this.program(p, Infinity);
     else {
       let t = c.runnable() && !c.yieldFlag ? now + c.workNs : p.holdEndNs;
@@ -194,19 +202,29 @@ export class Executor {
     const hv = this.hv;
     let zeroSteps = 0;
     for (;;) {
-      if (p.needResched) this.schedule(p, now);
-      const v = p.curr;
-      if (v === null) return;
-      if (!v.runnable() || v.yieldFlag) {
-        // Hypervisor work done on its behalf (hypercalls, switch, upcall entry) still occupies the pCPU.
+      let v = p.curr;
+      if (v !== null && (!v.runnable() || v.yieldFlag)) {
+        // It blocked, yielded or was paused: the hypervisor work charged to it (its hypercalls, the switch
+        // and upcall entry) still occupies the pCPU, and only then does it switch out.
         if (v.chargeNs > 0) {
-          p.holdEndNs = now + v.chargeNs;
+          p.holdEndNs = (p.holdEndNs > now ? p.holdEndNs : now) + v.chargeNs;
           v.chargeNs = 0;
         }
         if (p.holdEndNs > now) return;
         p.needResched = true;
-        continue;
+      } else if (v !== null && p.holdEndNs > now) {
+        // It became runnable again before that work was done: the rest is its own to burn first, here or
+        // wherever it runs next.
+        v.workNs += p.holdEndNs - now;
+        p.holdEndNs = 0;
+        if (!p.needResched) return;
       }
+      if (p.needResched) {
+        this.schedule(p, now);
+        v = p.curr;
+        if (v === null) return;
+        if (!v.runnable() || v.yieldFlag) continue;
+      } else if (v === null) return;
       // An event interrupts whatever the guest computes: the callback runs first.
       const page = v.dom.sharedInfo;
       const vi = vcpuInfoOffset(v.id);

@@ -356,15 +356,14 @@ export class Hypervisor {
   setRunstate(v: Vcpu, state: number): void {
     if (v.runstate === state) return;
     const now = this.engine.now;
-    v.runstateTimeNs[v.runstate] =
-      (v.runstateTimeNs[v.runstate] as number) + (now - v.runstateEntryNs);
+    v.addRunstateTime(v.runstate, now - v.runstateEntryNs);
     v.runstateEntryNs = now;
     v.runstate = state;
   }
 
   /** Time `v` spent in `state` up to now. */
   runstateTime(v: Vcpu, state: number): number {
-    const t = v.runstateTimeNs[state] as number;
+    const t = v.runstateTimeNs(state);
     return v.runstate === state ? t + (this.engine.now - v.runstateEntryNs) : t;
   }
 
@@ -473,15 +472,23 @@ export class Hypervisor {
       return;
     }
     this.current = null;
+    let w = 0;
     if (res.done === true) {
       v.program = null;
       this.vcpuDown(v);
     } else {
-      const w = res.value;
-      if (typeof w === 'number' && w > 0 && w <= Number.MAX_SAFE_INTEGER) v.workNs += Math.floor(w);
+      const y = res.value;
+      if (typeof y === 'number' && y > 0 && y <= Number.MAX_SAFE_INTEGER) w = Math.floor(y);
     }
-    v.workNs += v.chargeNs;
-    v.chargeNs = 0;
+    if (v.runnable() && !v.yieldFlag) {
+      // Still running: the step's work and the costs charged so far run next, on this pCPU.
+      v.workNs += w + v.chargeNs;
+      v.chargeNs = 0;
+    } else {
+      // The step blocked, yielded or went down: it and its hypercalls (and the switch and upcall costs
+      // before it) ran on this vCPU first, so they stay charged and the executor holds the pCPU for them.
+      v.chargeNs += w;
+    }
   }
 
   /** Guest code threw: the domain crashes (domain_crash()). */

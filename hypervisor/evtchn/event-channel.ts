@@ -59,9 +59,13 @@ const isU16 = (n: number): boolean => Number.isInteger(n) && n >= 0 && n <= 0xff
 
 /** evtchn_2l_set_pending(). */
 export function setPending(host: EvtchnHost, d: Domain, port: number): void {
+  setPendingOn(host, d, d.vcpus[d.evtchn.notifyVcpu[port] as number], port);
+}
+
+/** evtchn_port_set_pending() towards vCPU `v` (the port's notify vCPU; a per-vCPU VIRQ's own vCPU). */
+function setPendingOn(host: EvtchnHost, d: Domain, v: Vcpu | undefined, port: number): void {
   const page = d.sharedInfo;
   if (testAndSetBit(page, SHARED_INFO_evtchn_pending, port)) return; // edge already recorded
-  const v = d.vcpus[d.evtchn.notifyVcpu[port] as number];
   if (v === undefined) return;
   if (!testBit(page, SHARED_INFO_evtchn_mask, port)) {
     const vi = vcpuInfoOffset(v.id);
@@ -325,7 +329,8 @@ export function closeAll(host: EvtchnHost, d: Domain): void {
 /** Sends per-vCPU `virq` to `v` if bound (send_guest_vcpu_virq). */
 export function sendVcpuVirq(host: EvtchnHost, v: Vcpu, virq: number): void {
   const port = v.virqPort[virq] as number;
-  if (port !== 0) setPending(host, v.dom, port);
+  // As Xen does, straight to the vCPU (a per-vCPU VIRQ's notify vCPU is always its own).
+  if (port !== 0) setPendingOn(host, v.dom, v, port);
 }
 
 /** Sends a global or per-domain `virq` to `d` if bound (send_guest_global_virq). */

@@ -26,6 +26,11 @@ export class Credit2Scheduler implements Scheduler {
   /** Runqueues, each sorted by credit (highest first). */
   private readonly rqs: Vcpu[][] = [];
   private readonly rqOf: Int32Array;
+  /**
+   * Credit of the vCPU each pCPU runs (+Infinity when idle), as of the schedule() that chose it: a running
+   * vCPU's credit changes only there and in a reset, so wakes compare these instead of reading every vCPU.
+   */
+  private readonly runCredit: Float64Array;
   private maxWeight = 256;
   private capTimer = -1;
   private readonly capFn = (): void => this.replenish();
@@ -33,6 +38,7 @@ export class Credit2Scheduler implements Scheduler {
   constructor(host: SchedHost, runqueue: Credit2Runqueue = 'socket') {
     this.host = host;
     this.rqOf = new Int32Array(host.nrPcpus);
+    this.runCredit = new Float64Array(host.nrPcpus).fill(Infinity);
     const n = runqueue === 'cpu' ? host.nrPcpus : 1;
     for (let i = 0; i < n; i++) this.rqs.push([]);
     for (let c = 0; c < host.nrPcpus; c++) this.rqOf[c] = runqueue === 'cpu' ? c : 0;
@@ -71,11 +77,11 @@ export class Credit2Scheduler implements Scheduler {
     // Otherwise preempt the pCPU running the least credit, if the newcomer has clearly more.
     let lowest = Infinity;
     const n = h.nrPcpus;
+    const runCredit = this.runCredit;
     for (let c = 0; c < n; c++) {
-      const cur = h.curr(c);
-      if (v.hard[c] !== 1 || cur === null) continue;
-      if (cur.credit < lowest) {
-        lowest = cur.credit;
+      const credit = runCredit[c] as number;
+      if (credit < lowest && (v.hardAll || v.hard[c] === 1)) {
+        lowest = credit;
         target = c;
       }
     }
@@ -133,6 +139,7 @@ export class Credit2Scheduler implements Scheduler {
       const ran = now - keepable.startTimeNs;
       if (ran < this.ratelimitNs) {
         this.sliceNs = this.ratelimitNs - ran;
+        this.runCredit[cpu] = keepable.credit;
         return keepable;
       }
     }
@@ -148,6 +155,7 @@ export class Credit2Scheduler implements Scheduler {
     if (prev !== null) prev.yieldFlag = false;
     if (next === null) {
       this.sliceNs = Infinity;
+      this.runCredit[cpu] = Infinity;
       return null;
     }
     if (next !== prev) this.dequeue(next);
@@ -156,6 +164,7 @@ export class Credit2Scheduler implements Scheduler {
     if (next !== prev) next.startTimeNs = now;
     next.lastBurnNs = now;
     this.sliceNs = this.runtime(rq, next);
+    this.runCredit[cpu] = next.credit;
     return next;
   }
 
@@ -193,6 +202,10 @@ export class Credit2Scheduler implements Scheduler {
     for (const d of this.host.domains())
       for (const v of d.vcpus) if (this.rqs.length === 1 || this.rqOf[v.processor] === rq) bump(v);
     (this.rqs[rq] as Vcpu[]).sort((a, b) => b.credit - a.credit);
+    for (let c = 0; c < this.host.nrPcpus; c++) {
+      const cur = this.host.curr(c);
+      if (cur !== null) this.runCredit[c] = cur.credit;
+    }
     this.host.instant('sched.credit2.reset', snext);
   }
 
