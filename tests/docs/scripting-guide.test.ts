@@ -28,9 +28,26 @@ function examples(): Example[] {
   return out;
 }
 
+function newestSourceMs(dir: string): number {
+  let m = 0;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) m = Math.max(m, newestSourceMs(p));
+    else if (e.name.endsWith('.ts')) m = Math.max(m, fs.statSync(p).mtimeMs);
+  }
+  return m;
+}
+
 beforeAll(() => {
   fs.mkdirSync(work, { recursive: true });
-  if (!fs.existsSync(path.join(root, 'dist/dom0/index.js'))) {
+  // The examples import the built package: rebuild it when any source is newer than the build.
+  const built = path.join(root, 'dist/dom0/index.js');
+  const newest = Math.max(
+    ...['dom0', 'domU', 'hypervisor', 'hypercalls', 'grant-tables'].map((d) =>
+      newestSourceMs(path.join(root, d)),
+    ),
+  );
+  if (!fs.existsSync(built) || fs.statSync(built).mtimeMs < newest) {
     spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'pipe' });
   }
 }, 120_000);
