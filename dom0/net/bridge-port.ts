@@ -61,7 +61,10 @@ export interface BridgePortOptions {
   readonly vlans?: PortVlans | undefined;
   /** Largest payload (bytes after the Ethernet header, tag excluded); default 1500. */
   readonly mtu?: number | undefined;
-  /** Takes a frame the bridge sends out of this port. It must not keep a reference it mutates. */
+  /**
+   * Takes a frame the bridge sends out of this port, never mutating it. A pool frame (frame-pool.ts)
+   * is valid only during the call: a receiver that keeps it retains it (retainFrame) or copies it.
+   */
   readonly deliver: (frame: Uint8Array) => void;
 }
 

@@ -2,7 +2,8 @@
 // br_forward.c, br_fdb.c, br_vlan.c): the forwarding database is keyed by (VID, MAC) and ages in
 // virtual time, unknown and group destinations flood to the VLAN's other members, and a frame
 // never leaves its VLAN or its bridge. Frames are Uint8Arrays; an untagged frame is passed to
-// every receiver as is (receivers copy, never mutate).
+// every receiver as is (receivers never mutate it; a pool frame is valid only during delivery, so a
+// receiver that keeps one retains or copies it: frame-pool.ts).
 
 import {
   ETH_HLEN,

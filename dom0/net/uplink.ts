@@ -2,6 +2,7 @@
 // far end is another host's uplink, so bridges of different hosts form one segment. The wire is a
 // function: the composition root decides whether frames cross at once or after a modelled delay.
 
+import { keepFrame } from './frame-pool.js';
 import type { Bridge } from './bridge.js';
 import { UPLINK_VLANS, type BridgePort, type PortVlans } from './bridge-port.js';
 
@@ -41,17 +42,27 @@ export function joinBridges(
 ): { ok: true; a: BridgePort; b: BridgePort } | { ok: false; error: string } {
   // B's port exists only after A's: A's wire looks it up when a frame crosses.
   const far: { port?: BridgePort } = {};
+  // A frame crosses later than its delivery call: keep a copy of pool frames.
   const ra = addUplink(
     a,
-    (f) =>
+    (f) => {
+      const k = keepFrame(f);
       carry(() => {
-        if (far.port) b.input(far.port, f);
-      }),
+        if (far.port) b.input(far.port, k);
+      });
+    },
     opts,
   );
   if (!ra.ok) return ra;
   const pa = ra.port;
-  const rb = addUplink(b, (f) => carry(() => a.input(pa, f)), opts);
+  const rb = addUplink(
+    b,
+    (f) => {
+      const k = keepFrame(f);
+      carry(() => a.input(pa, k));
+    },
+    opts,
+  );
   if (!rb.ok) {
     a.removePort(ra.port.name);
     return rb;

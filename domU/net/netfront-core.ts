@@ -80,7 +80,7 @@ export class NetfrontCore {
   private readonly txFreeIds: number[] = [];
   /** The rx buffer posted in each slot (indexed by slot). */
   private readonly rxSlotBuf: Int32Array;
-  private rxParts: Uint8Array[] = [];
+  private readonly rxParts: Uint8Array[] = [];
   /** 1 while a tx id is on the ring. */
   private readonly txInFlight: Uint8Array;
   /** rx buffers whose responses were consumed, reposted once their frame is delivered. */
@@ -280,14 +280,14 @@ export class NetfrontCore {
       this.rxPending.push(b);
       if (bad) {
         this.counters.rxErrors++;
-        this.rxParts = [];
+        this.rxParts.length = 0;
         if (flags & NETRXF_more_data) this.skipRest = true;
         continue;
       }
       if (flags & NETRXF_more_data) continue;
       if (this.skipRest) {
         this.skipRest = false;
-        this.rxParts = [];
+        this.rxParts.length = 0;
         continue;
       }
       const frame = this.assemble();
@@ -310,10 +310,14 @@ export class NetfrontCore {
     this.rxPending.length = 0;
   }
 
+  /** The frame of the collected parts: a view of the buffer for one part, else a copy. */
   private assemble(): Uint8Array {
     const parts = this.rxParts;
-    this.rxParts = [];
-    if (parts.length === 1) return parts[0] as Uint8Array;
+    if (parts.length === 1) {
+      const only = parts[0] as Uint8Array;
+      parts.length = 0;
+      return only;
+    }
     let len = 0;
     for (const p of parts) len += p.length;
     const out = new Uint8Array(len);
@@ -322,6 +326,7 @@ export class NetfrontCore {
       out.set(p, pos);
       pos += p.length;
     }
+    parts.length = 0;
     return out;
   }
 

@@ -6,8 +6,10 @@
 
 import {
   NETBACK_BOUNCE_PAGES,
+  NETBACK_POOL_PAGES,
   NetifProcessor,
 } from '../../dom0/backends/netback/netif-processor.js';
+import { FramePool } from '../../dom0/net/frame-pool.js';
 import { Bridge } from '../../dom0/net/bridge.js';
 import { NetfrontCore } from '../../domU/net/netfront-core.js';
 import { NetStack } from '../../domU/net/net-stack.js';
@@ -31,7 +33,7 @@ function rig(): {
   received: () => number;
 } {
   const w = new World(64 << 20);
-  const dom0 = w.domain(0, 64, 4);
+  const dom0 = w.domain(0, 256, 4);
   const bridge = new Bridge('xenbr0', { now: () => 0 });
   let received = 0;
   const vif = (domid: number): Vif => {
@@ -51,10 +53,16 @@ function rig(): {
     const tx = dom0.client.map(domid, core.value.txRef, false);
     const rx = dom0.client.map(domid, core.value.rxRef, false);
     const name = `vif${domid}.0`;
-    const bounce = Array.from({ length: NETBACK_BOUNCE_PAGES }, (_, i) => ({
-      gmfn: dom0.mem.pfnToMfn(i + 20 * domid),
-      bytes: dom0.mem.writableView(i + 20 * domid) as Uint8Array,
-    }));
+    // dom0 pages 64 * domid on: bounce pages, then the frame pool (as netback-device allocates).
+    const page = (pfn: number) => ({
+      gmfn: dom0.mem.pfnToMfn(pfn),
+      bytes: dom0.mem.writableView(pfn) as Uint8Array,
+    });
+    const base = 64 * domid;
+    const bounce = Array.from({ length: NETBACK_BOUNCE_PAGES }, (_, i) => page(base + i));
+    const framePool = new FramePool(
+      Array.from({ length: NETBACK_POOL_PAGES }, (_, i) => page(base + NETBACK_BOUNCE_PAGES + i)),
+    );
     const proc = NetifProcessor.attach(
       dom0.mem.mappedView(tx.hostAddr) as Uint8Array,
       dom0.mem.mappedView(rx.hostAddr) as Uint8Array,
@@ -66,6 +74,7 @@ function rig(): {
         rxSg: true,
         deliver: (f) => bridge.input(port, f),
         now: () => 0,
+        framePool,
       },
     );
     if (!proc.ok) throw new Error(proc.error);

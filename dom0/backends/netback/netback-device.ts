@@ -8,6 +8,7 @@
 import { initialTransition, transition, type AnyMachineSnapshot } from 'xstate';
 import { GNTST_okay, gntstMessage } from '../../../hypercalls/grant-table.js';
 import { parseXenbusState, XenbusState } from '../../../hypercalls/io/xenbus.js';
+import { FramePool } from '../../net/frame-pool.js';
 import { netbackMachine, type BackendEvent } from '../backend-machine.js';
 import type {
   BackendPlatform,
@@ -18,7 +19,7 @@ import type {
 } from '../platform.js';
 import { CreditLimiter, parseRateNode } from './credit.js';
 import { newNetbackMetrics, type NetbackMetrics } from './metrics.js';
-import { NETBACK_BOUNCE_PAGES, NetifProcessor } from './netif-processor.js';
+import { NETBACK_BOUNCE_PAGES, NETBACK_POOL_PAGES, NetifProcessor } from './netif-processor.js';
 
 /** Packets handled per event and direction before yielding to other devices (NAPI weight). */
 const BUDGET_PER_RUN = 64;
@@ -44,6 +45,7 @@ interface Connection {
   readonly rxMap: GrantMapping;
   readonly ports: number[];
   readonly bounce: LocalPage[];
+  readonly framePool: FramePool;
   readonly proc: NetifProcessor;
 }
 
@@ -239,6 +241,9 @@ export class NetbackDevice {
       const bad = txMap.status !== GNTST_okay ? txRef : rxRef;
       return this.fail(`mapping ring-ref ${bad}: ${gntstMessage(rxMap.status)}`);
     }
+    // Frame buffers tx packets are grant-copied into; without spare pages, bounce pages serve.
+    const poolPages = g.allocPages(NETBACK_POOL_PAGES) ?? [];
+    const framePool = new FramePool(poolPages);
     const rate = parseRateNode(xs.read(`${this.path}/rate`));
     const now = () => this.p.clock.now();
     const proc = NetifProcessor.attach(txMap.bytes, rxMap.bytes, {
@@ -250,12 +255,14 @@ export class NetbackDevice {
       deliver: (f) => this.transmit?.(f),
       now,
       credit: rate && new CreditLimiter(rate.bytes, rate.intervalUs, now()),
+      framePool,
       metrics: this.metrics,
     });
     const release = (): void => {
       g.unmap(txMap);
       g.unmap(rxMap);
       g.freePages(bounce);
+      framePool.close((page) => g.freePages([page]));
     };
     if (!proc.ok) {
       release();
@@ -271,7 +278,7 @@ export class NetbackDevice {
       }
       ports.push(port);
     }
-    this.conn = { txMap, rxMap, ports, bounce, proc: proc.value };
+    this.conn = { txMap, rxMap, ports, bounce, framePool, proc: proc.value };
     for (const port of ports) this.p.evtchn.listen(port, () => this.kick());
     this.kick();
   }
@@ -286,6 +293,10 @@ export class NetbackDevice {
     this.p.grants.unmap(c.txMap);
     this.p.grants.unmap(c.rxMap);
     this.p.grants.freePages(c.bounce);
+    // Frames still queued here or at other vifs keep their pages until released.
+    c.proc.dropRxQueue();
+    const g = this.p.grants;
+    c.framePool.close((page) => g.freePages([page]));
   }
 
   /** A frame from the bridge for this guest (the vif's start_xmit). */

@@ -1,9 +1,11 @@
 // The data path of one vif in netback (Linux drivers/net/xen-netback/netback.c
 // xenvif_tx_build_gops, xenvif_count_requests, xenvif_get_extras, xenvif_tx_check_gop,
 // make_tx_response; rx.c xenvif_rx_action, xenvif_rx_copy_flush) as a core with no I/O: it takes
-// the two mapped ring pages, a grant-copy function and dom0 bounce pages. Guest tx slots are
-// grant-copied into bounce pages and assembled into one frame for the bridge; frames from the
-// bridge are queued and grant-copied into the buffers the guest posted on the rx ring.
+// the two mapped ring pages, a grant-copy function, dom0 bounce pages and a pool of dom0 frame
+// pages. A packet's tx slots are grant-copied straight into one frame in a pool page, which goes to
+// the bridge by reference; frames from the bridge are queued and grant-copied straight from their
+// pool page into the buffers the guest posted on the rx ring, a run of frames per GNTTABOP_copy
+// call. Frames of other origin (or with the pool exhausted) go through the bounce pages.
 //
 // Every slot is copied out before it is checked, and each response takes the slot of its request
 // (responses are produced in request order), which Linux netfront relies on. Bad packets are
@@ -39,6 +41,13 @@ import {
 } from '../../../hypercalls/io/ring.js';
 import { PAGE_SIZE } from '../../../hypercalls/types.js';
 import { DOMID_SELF } from '../../../hypercalls/xen.js';
+import {
+  PageFrame,
+  releaseFrame,
+  retainFrame,
+  type FramePool,
+  type PoolPage,
+} from '../../net/frame-pool.js';
 import { FrameSlab } from '../../net/frame-slab.js';
 import type { LocalPage } from '../platform.js';
 import type { CreditLimiter } from './credit.js';
@@ -52,9 +61,17 @@ export const MAX_SKB_SLOTS = XEN_NETIF_NR_SLOTS_MIN;
 export const FATAL_SKB_SLOTS = 20;
 /** Bounce pages a processor needs: one per slot of the largest packet accepted. */
 export const NETBACK_BOUNCE_PAGES = MAX_SKB_SLOTS;
+/** dom0 pages a vif's tx frames live in (frames of up to a page each, many to a page). */
+export const NETBACK_POOL_PAGES = 32;
 /** Frames queued for the guest before the bridge's frames are dropped (rx queue length). */
 export const RX_QUEUE_MAX = 512;
 const ETH_HLEN = 14;
+/** Copy ops one tx GNTTABOP_copy call carries at most (a run of packets). */
+const TX_BATCH_OPS = 64;
+/** Copy ops one rx GNTTABOP_copy call carries at most (Linux's COPY_BATCH_SIZE is 64). */
+const RX_BATCH_OPS = 64;
+/** Below this length a byte loop is cheaper than `subarray` + `set`. */
+const SMALL_COPY_BYTES = 128;
 /** txPacket's answer when the packet's last slot is not on the ring yet. */
 const PARTIAL = false;
 const VLAN_HLEN = 4;
@@ -72,6 +89,8 @@ export interface NetifProcessorDeps {
   readonly deliver: (frame: Uint8Array) => void;
   readonly now: () => number;
   readonly credit?: CreditLimiter | undefined;
+  /** dom0 pages that tx packets are grant-copied straight into (else bounce pages and the heap). */
+  readonly framePool?: FramePool | undefined;
   readonly metrics?: NetbackMetrics | undefined;
 }
 
@@ -122,26 +141,57 @@ export class NetifProcessor {
   );
   private rxHead = 0;
   private rxLen = 0;
+  /** Tx packets staged for one copy call: their frames, op and slot counts, slot ids. */
+  private txStaged = 0;
+  private txOpsUsed = 0;
+  private txSlotsUsed = 0;
+  private readonly stFrame: (PageFrame | undefined)[];
+  private readonly stOps: Uint8Array;
+  private readonly stSlots: Uint8Array;
+  private readonly stTotal: Uint32Array;
+  private readonly stSlotId: Uint16Array;
+  private readonly stSlotExtra: Uint8Array;
+  /** The rx batch being staged: ops used, bounce page and offset of the next chunk. */
+  private rxBatchOps = 0;
+  private rxBatchPage = 0;
+  private rxBatchOff = 0;
+  private readonly rxIds: Uint16Array;
+  private readonly rxLast: Uint8Array;
+  /** The frame of each batch op that ends one (released after the copy). */
+  private readonly rxFrames: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(
+    RX_BATCH_OPS,
+  );
 
   private constructor(d: NetifProcessorDeps, tx: BackRing, rx: BackRing) {
     this.d = d;
     this.tx = tx;
     this.rx = rx;
     this.metrics = d.metrics ?? newNetbackMetrics();
-    this.ops = d.bounce.map((p) => ({
-      source: { u: { ref: 0 }, domid: d.frontendDomid, offset: 0 },
-      dest: { u: { gmfn: p.gmfn }, domid: DOMID_SELF, offset: 0 },
+    // Slots of staged packets are consumed but unanswered, so there are at most a ring's worth.
+    const staged = tx.size + FATAL_SKB_SLOTS + 1;
+    this.stFrame = new Array<PageFrame | undefined>(staged);
+    this.stOps = new Uint8Array(staged);
+    this.stSlots = new Uint8Array(staged);
+    this.stTotal = new Uint32Array(staged);
+    this.stSlotId = new Uint16Array(staged);
+    this.stSlotExtra = new Uint8Array(staged);
+    this.ops = Array.from({ length: TX_BATCH_OPS }, () => ({
+      // Both union members on every `u`, so the grant engine sees one object shape for all ops.
+      source: { u: { ref: 0, gmfn: 0 }, domid: d.frontendDomid, offset: 0 },
+      dest: { u: { ref: 0, gmfn: 0 }, domid: DOMID_SELF, offset: 0 },
       len: 0,
       flags: GNTCOPY_source_gref,
       status: 0,
     }));
-    this.rxOps = d.bounce.map((p) => ({
-      source: { u: { gmfn: p.gmfn }, domid: DOMID_SELF, offset: 0 },
-      dest: { u: { ref: 0 }, domid: d.frontendDomid, offset: 0 },
+    this.rxOps = Array.from({ length: RX_BATCH_OPS }, () => ({
+      source: { u: { ref: 0, gmfn: 0 }, domid: DOMID_SELF, offset: 0 },
+      dest: { u: { ref: 0, gmfn: 0 }, domid: d.frontendDomid, offset: 0 },
       len: 0,
       flags: GNTCOPY_dest_gref,
       status: 0,
     }));
+    this.rxIds = new Uint16Array(RX_BATCH_OPS);
+    this.rxLast = new Uint8Array(RX_BATCH_OPS);
     this.slots = Array.from({ length: FATAL_SKB_SLOTS + 1 }, () => ({
       gref: 0,
       offset: 0,
@@ -196,6 +246,7 @@ export class NetifProcessor {
         break;
       }
       if (ring.unconsumedRequests() === 0) {
+        this.txFlush();
         if (ring.rspProdPvt !== ring.view.getUint32(SRING_RSP_PROD_OFF, true)) {
           out.notify = ring.pushResponsesAndCheckNotify() || out.notify;
         }
@@ -207,6 +258,8 @@ export class NetifProcessor {
         break;
       }
       const credit = this.d.credit;
+      // The credit left is exact only once the staged packets were sent.
+      if (credit) this.txFlush();
       const firstSize = ring.view.getUint16(ring.slotOffset(ring.reqCons) + 10, true);
       if (credit && credit.exceeded(firstSize, this.d.now())) {
         out.throttledUntilNs = credit.nextCreditNs();
@@ -225,6 +278,7 @@ export class NetifProcessor {
       }
       out.packets++;
     }
+    this.txFlush();
     if (ring.rspProdPvt !== ring.view.getUint32(SRING_RSP_PROD_OFF, true)) {
       out.notify = ring.pushResponsesAndCheckNotify() || out.notify;
     }
@@ -246,6 +300,7 @@ export class NetifProcessor {
       if (ring.unconsumedRequests() === 0) {
         // The packet's last slot is not published yet: Linux waits; a ring that is full of
         // one packet's slots can never complete, so treat a full ring as abuse.
+        this.txFlush();
         if ((ring.reqCons - ring.rspProdPvt) >>> 0 >= ring.size) {
           return 'Packet spans the whole tx ring without a last slot';
         }
@@ -313,19 +368,31 @@ export class NetifProcessor {
     else if (!gso && total > ETH_HLEN + VLAN_HLEN + this.d.mtu) {
       reason = `frame of ${total} bytes exceeds MTU ${this.d.mtu}`;
     }
+    // One grant copy per slot straight into a frame in a dom0 page when the pool has room (the
+    // frame then goes to the bridge by reference), the copies of a run of packets in one call;
+    // otherwise into bounce pages, then assembled.
+    const pooled = reason === null ? (this.d.framePool?.alloc(total) ?? null) : null;
+    if (pooled !== null) {
+      this.txStage(pooled, n, firstLen, total);
+      return null;
+    }
+    // Responses go out in request order: the staged packets first.
+    this.txFlush();
     if (reason === null) {
       let k = 0;
       for (let i = 0; i < n; i++) {
         const s = slots[i] as Slot;
         if (s.extra) continue;
-        const op = this.ops[k++] as gnttab_copy;
+        const op = this.ops[k] as gnttab_copy;
         op.source.u.ref = s.gref;
         op.source.domid = this.d.frontendDomid;
         op.source.offset = s.offset;
+        op.dest.u.gmfn = (this.d.bounce[k] as LocalPage).gmfn;
         op.dest.offset = 0;
         op.len = i === 0 ? firstLen : s.size;
         op.flags = GNTCOPY_source_gref;
         op.status = 0;
+        k++;
       }
       const rc = this.d.copy(this.ops, k);
       if (rc < 0) reason = `grant copy failed: errno ${-rc}`;
@@ -337,7 +404,10 @@ export class NetifProcessor {
     let frame: Uint8Array | null = null;
     if (reason === null && dataSlots === 1) {
       frame = this.slab.alloc(total);
-      frame.set((this.d.bounce[0] as LocalPage).bytes.subarray(0, total));
+      const src = (this.d.bounce[0] as LocalPage).bytes;
+      // Small frames: a byte loop beats creating a subarray for `set`.
+      if (total <= SMALL_COPY_BYTES) for (let i = 0; i < total; i++) frame[i] = src[i] as number;
+      else frame.set(src.subarray(0, total));
     } else if (reason === null) {
       frame = this.slab.alloc(total);
       let pos = 0;
@@ -372,6 +442,98 @@ export class NetifProcessor {
     return null;
   }
 
+  /** Queues the copy ops of a packet bound for pool frame `f`; responses wait for txFlush. */
+  private txStage(f: PageFrame, n: number, firstLen: number, total: number): void {
+    const slots = this.slots;
+    let dataSlots = 0;
+    for (let i = 0; i < n; i++) if (!(slots[i] as Slot).extra) dataSlots++;
+    if (this.txOpsUsed + dataSlots > this.ops.length) this.txFlush();
+    const gmfn = (f.page as PoolPage).src.gmfn;
+    let pos = f.pageOffset;
+    const pk = this.txStaged++;
+    this.stFrame[pk] = f;
+    this.stOps[pk] = dataSlots;
+    this.stSlots[pk] = n;
+    this.stTotal[pk] = total;
+    for (let i = 0; i < n; i++) {
+      const s = slots[i] as Slot;
+      const r = this.txSlotsUsed++;
+      this.stSlotId[r] = s.id;
+      this.stSlotExtra[r] = s.extra ? 1 : 0;
+      if (s.extra) continue;
+      const op = this.ops[this.txOpsUsed++] as gnttab_copy;
+      const len = i === 0 ? firstLen : s.size;
+      op.source.u.ref = s.gref;
+      op.source.domid = this.d.frontendDomid;
+      op.source.offset = s.offset;
+      op.dest.u.gmfn = gmfn;
+      op.dest.offset = pos;
+      op.len = len;
+      op.flags = GNTCOPY_source_gref;
+      op.status = 0;
+      pos += len;
+    }
+  }
+
+  /**
+   * One GNTTABOP_copy for every staged packet, then per packet (in request order) its responses
+   * and its frame to the bridge by reference.
+   */
+  private txFlush(): void {
+    const packets = this.txStaged;
+    if (packets === 0) return;
+    const count = this.txOpsUsed;
+    this.txStaged = 0;
+    this.txOpsUsed = 0;
+    this.txSlotsUsed = 0;
+    const rc = this.d.copy(this.ops, count);
+    const m = this.metrics;
+    const tv = this.tx.view;
+    let op0 = 0;
+    let slot0 = 0;
+    for (let pk = 0; pk < packets; pk++) {
+      const frame = this.stFrame[pk] as PageFrame;
+      this.stFrame[pk] = undefined;
+      const nOps = this.stOps[pk] as number;
+      const nSlots = this.stSlots[pk] as number;
+      let reason: string | null = rc < 0 ? `grant copy failed: errno ${-rc}` : null;
+      for (let j = 0; j < nOps && reason === null; j++) {
+        const st = (this.ops[op0 + j] as gnttab_copy).status ?? 0;
+        if (st !== GNTST_okay) reason = `grant copy of slot ${j} failed: ${gntstMessage(st)}`;
+      }
+      const status = reason === null ? NETIF_RSP_OKAY : NETIF_RSP_ERROR;
+      for (let i = 0; i < nSlots; i++) {
+        const extra = this.stSlotExtra[slot0 + i] === 1;
+        const off = nextResponse(this.tx);
+        if (!extra) tv.setUint16(off, this.stSlotId[slot0 + i] as number, true);
+        tv.setInt16(off + 2, extra ? NETIF_RSP_NULL : status, true);
+      }
+      op0 += nOps;
+      slot0 += nSlots;
+      if (reason !== null) {
+        m.txDropped++;
+        m.lastDrop = reason;
+        releaseFrame(frame);
+        continue;
+      }
+      const total = this.stTotal[pk] as number;
+      m.txPackets++;
+      m.txBytes += total;
+      this.d.credit?.consume(total);
+      this.d.deliver(frame);
+      // The bridge's receivers retained (or copied) what they keep.
+      releaseFrame(frame);
+    }
+  }
+
+  /** Drops every queued rx frame (the vif is going away), releasing pool frames. */
+  dropRxQueue(): void {
+    while (this.rxLen > 0) {
+      releaseFrame(this.rxQueue[this.rxHead] as Uint8Array);
+      this.rxPop();
+    }
+  }
+
   /** tx_credit_callback: the rate limit's replenish timer fired. */
   creditTimerFired(): void {
     this.d.credit?.timerFired();
@@ -386,12 +548,17 @@ export class NetifProcessor {
       this.metrics.lastDrop = 'rx queue full';
       return false;
     }
+    retainFrame(frame);
     this.rxQueue[(this.rxHead + this.rxLen) % RX_QUEUE_MAX] = frame;
     this.rxLen++;
     return true;
   }
 
-  /** xenvif_rx_action: up to `budget` queued frames into the guest's posted buffers. */
+  /**
+   * xenvif_rx_action: up to `budget` queued frames into the guest's posted buffers. The chunks of
+   * a run of frames are packed into the bounce pages and copied by one GNTTABOP_copy call
+   * (xenvif_rx_copy_flush), then answered in request order.
+   */
   processRx(budget: number): NetifOutcome {
     const out: NetifOutcome = {
       packets: 0,
@@ -414,8 +581,9 @@ export class NetifProcessor {
       }
       const frame = this.rxQueue[this.rxHead] as Uint8Array;
       const need = Math.max(1, Math.ceil(frame.length / PAGE_SIZE));
-      if (need > NET_RX_RING_SIZE || (need > 1 && !this.d.rxSg) || need > this.ops.length) {
+      if (need > NET_RX_RING_SIZE || (need > 1 && !this.d.rxSg) || need > this.d.bounce.length) {
         this.rxPop();
+        releaseFrame(frame);
         this.metrics.rxDropped++;
         this.metrics.lastDrop = `rx frame of ${frame.length} bytes does not fit the guest's buffers`;
         continue;
@@ -425,14 +593,12 @@ export class NetifProcessor {
         ring.view.setUint32(SRING_REQ_EVENT_OFF, (ring.reqCons + need) >>> 0, true);
         if (ring.unconsumedRequests() < need) break;
       }
+      if (!this.rxFits(frame, need)) this.rxFlush();
       this.rxPop();
-      const fault = this.rxFrame(frame, need);
-      if (fault !== null) {
-        out.fault = fault;
-        break;
-      }
+      this.rxFrame(frame, need);
       out.packets++;
     }
+    this.rxFlush();
     if (ring.rspProdPvt !== start) out.notify = ring.pushResponsesAndCheckNotify();
     return out;
   }
@@ -443,47 +609,93 @@ export class NetifProcessor {
     this.rxLen--;
   }
 
-  private rxFrame(frame: Uint8Array, need: number): string | null {
+  /** The frame's chunks fit in the bounce space and copy ops left in this batch. */
+  private rxFits(frame: Uint8Array, need: number): boolean {
+    if (this.rxBatchOps + need > this.rxOps.length) return false;
+    // A pool frame is copied from where it lies.
+    if (frame instanceof PageFrame && frame.page !== null) return true;
+    const len = frame.length;
+    const pages = this.d.bounce.length;
+    if (need > 1) return this.rxBatchPage + (this.rxBatchOff > 0 ? 1 : 0) + need <= pages;
+    if (this.rxBatchOff + len <= PAGE_SIZE) return this.rxBatchPage < pages;
+    return this.rxBatchPage + 1 < pages;
+  }
+
+  /** Stages one frame: each chunk into bounce space and a copy op to the guest's buffer. */
+  private rxFrame(frame: Uint8Array, need: number): void {
     const ring = this.rx;
-    const ids = this.slots;
+    const v = ring.view;
     for (let k = 0; k < need; k++) {
       // processRx saw `need` unconsumed requests (bounded by the slots already answered).
       const off = ring.slotOffset(ring.reqCons);
       ring.reqCons = (ring.reqCons + 1) >>> 0;
       // netif_rx_request: id u16 @0, gref u32 @4 (read once).
-      const id = ring.view.getUint16(off, true);
-      const gref = ring.view.getUint32(off + 4, true);
-      const chunk = Math.min(PAGE_SIZE, frame.length - k * PAGE_SIZE);
-      const page = this.d.bounce[k] as LocalPage;
-      if (need === 1) page.bytes.set(frame, 0);
-      else page.bytes.set(frame.subarray(k * PAGE_SIZE, k * PAGE_SIZE + chunk), 0);
-      const op = this.rxOps[k] as gnttab_copy;
+      const id = v.getUint16(off, true);
+      const gref = v.getUint32(off + 4, true);
+      const chunk = need === 1 ? frame.length : Math.min(PAGE_SIZE, frame.length - k * PAGE_SIZE);
+      const j = this.rxBatchOps++;
+      const op = this.rxOps[j] as gnttab_copy;
       op.dest.u.ref = gref;
       op.len = chunk;
       op.status = 0;
-      (ids[k] as Slot).id = id;
+      this.rxIds[j] = id;
+      this.rxLast[j] = k === need - 1 ? 1 : 0;
+      this.rxFrames[j] = k === need - 1 ? frame : undefined;
+      if (frame instanceof PageFrame && frame.page !== null) {
+        // One copy from the frame's dom0 page straight into the guest's buffer (need is 1).
+        op.source.u.gmfn = frame.page.src.gmfn;
+        op.source.offset = frame.pageOffset;
+        continue;
+      }
+      if (this.rxBatchOff + chunk > PAGE_SIZE) {
+        this.rxBatchPage++;
+        this.rxBatchOff = 0;
+      }
+      const page = this.d.bounce[this.rxBatchPage] as LocalPage;
+      if (need === 1) page.bytes.set(frame, this.rxBatchOff);
+      else page.bytes.set(frame.subarray(k * PAGE_SIZE, k * PAGE_SIZE + chunk), this.rxBatchOff);
+      op.source.u.gmfn = page.gmfn;
+      op.source.offset = this.rxBatchOff;
+      this.rxBatchOff = (this.rxBatchOff + chunk + 7) & ~7;
     }
-    const rc = this.d.copy(this.rxOps, need);
-    let failed = rc < 0;
+  }
+
+  /** One GNTTABOP_copy for the staged chunks, then their responses in request order. */
+  private rxFlush(): void {
+    const count = this.rxBatchOps;
+    this.rxBatchOps = 0;
+    this.rxBatchPage = 0;
+    this.rxBatchOff = 0;
+    if (count === 0) return;
+    const ring = this.rx;
+    const rc = this.d.copy(this.rxOps, count);
     const v = ring.view;
-    for (let k = 0; k < need; k++) {
-      const op = this.rxOps[k] as gnttab_copy;
+    let failed = false;
+    let bytes = 0;
+    for (let j = 0; j < count; j++) {
+      const op = this.rxOps[j] as gnttab_copy;
       const ok = rc >= 0 && (op.status ?? 0) === GNTST_okay;
       if (!ok) failed = true;
+      bytes += op.len;
+      const last = this.rxLast[j] === 1;
       const off = nextResponse(ring);
       // netif_rx_response: id u16 @0, offset u16 @2, flags u16 @4, status i16 @6.
-      v.setUint16(off, (ids[k] as Slot).id, true);
+      v.setUint16(off, this.rxIds[j] as number, true);
       v.setUint16(off + 2, 0, true);
-      v.setUint16(off + 4, k < need - 1 ? NETRXF_more_data : 0, true);
+      v.setUint16(off + 4, last ? 0 : NETRXF_more_data, true);
       v.setInt16(off + 6, ok ? op.len : NETIF_RSP_ERROR, true);
+      if (!last) continue;
+      releaseFrame(this.rxFrames[j] as Uint8Array);
+      this.rxFrames[j] = undefined;
+      if (failed) {
+        this.metrics.rxErrors++;
+        this.metrics.lastDrop = 'rx grant copy failed (bogus rx grant ref?)';
+      } else {
+        this.metrics.rxPackets++;
+        this.metrics.rxBytes += bytes;
+      }
+      failed = false;
+      bytes = 0;
     }
-    if (failed) {
-      this.metrics.rxErrors++;
-      this.metrics.lastDrop = 'rx grant copy failed (bogus rx grant ref?)';
-    } else {
-      this.metrics.rxPackets++;
-      this.metrics.rxBytes += frame.length;
-    }
-    return null;
   }
 }
