@@ -51,6 +51,8 @@ export class GrantClient {
   private views: DataView[] = [];
   private maxFrames = DEFAULT_MAX_GRANT_FRAMES;
   private readonly freeRefs: number[] = [];
+  /** Refs handed out and not yet ended: ending any other ref must not put it on the free list twice. */
+  private readonly inUse = new Set<number>();
   private readonly deferred: number[] = [];
   private nextHostAddr = HOST_ADDR_BASE;
   private readonly freeHostAddrs: number[] = [];
@@ -114,9 +116,13 @@ export class GrantClient {
   endAccess(ref: number): boolean {
     const v = this.views[ref >>> 9];
     if (!v || ref < GNTTAB_NR_RESERVED_ENTRIES) return false;
+    // A ref this client never handed out (or already ended) is not ours to free: freeing it would
+    // let two grants share one entry, the second overwriting a live, possibly mapped, grant.
+    if (!this.inUse.has(ref)) return false;
     const off = grantEntryOffset(ref);
     if (readGrantFlags(v, off) & (GTF_reading | GTF_writing)) return false;
     writeGrantFlags(v, off, 0);
+    this.inUse.delete(ref);
     this.freeRefs.push(ref);
     return true;
   }
@@ -178,7 +184,10 @@ export class GrantClient {
       const rc = this.setup(this.views.length + 1);
       if (rc !== 0) return rc;
     }
-    return this.freeRefs.pop() ?? -1;
+    const ref = this.freeRefs.pop();
+    if (ref === undefined) return -1;
+    this.inUse.add(ref);
+    return ref;
   }
 
   /** setup_table to `nr` frames; new frames' refs join the free list (refs < 8 stay reserved). */

@@ -31,6 +31,22 @@ describe('guest-side grant helper (Linux drivers/xen/grant-table.c)', () => {
     expect(a.client.endAccess(1)).toBe(false);
   });
 
+  it('ending a ref that was never granted (or twice) is refused, so no ref is ever handed out twice', () => {
+    // Found by grant.prop.test.ts (seed 351261374): ending an unused ref put it on the free list a
+    // second time, and a later grant overwrote a live, mapped entry with fresh flags.
+    const w = new World();
+    const a = w.domain(1, 4, 2);
+    w.domain(2);
+    const unused = GNTTAB_NR_RESERVED_ENTRIES + 1;
+    a.client.grantAccess(2, a.mem.pfnToMfn(0), true); // sets the table up
+    expect(a.client.endAccess(unused + 100)).toBe(false);
+    const r = a.client.grantAccess(2, a.mem.pfnToMfn(0), false);
+    expect(a.client.endAccess(r)).toBe(true);
+    expect(a.client.endAccess(r)).toBe(false);
+    const refs = Array.from({ length: 50 }, () => a.client.grantAccess(2, a.mem.pfnToMfn(0), true));
+    expect(new Set(refs).size).toBe(refs.length);
+  });
+
   it('the builder seeds refs 0 and 1 through privileged setup_table and a foreign map; dom0 then maps them', () => {
     const w = new World();
     const d0 = w.domain(0);
