@@ -3,7 +3,7 @@
 // per-op cost of the store core with 1M nodes against 1k nodes (shared/reference/performance-notes.md).
 // The daemon and the echo server run in forked processes; this process is the load generator.
 
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -288,7 +288,80 @@ const socket = (op: Op, clients: number): Bench => ({
   run: () => socketBench(op, clients),
 });
 
+// ---- The same with a C load generator (tests/bench/xs-load.c, built with the machine's cc) --------
+// C xenstored's published 31-41k (1 client) / 54-66k (8) ops/s were measured with a C client; a
+// Node client's own round trip (~13-25k/s) would hide the daemon's capacity.
+
+const C_SRC = fileURLToPath(new URL('../../../tests/bench/xs-load.c', import.meta.url));
+
+function cRate(bin: string, sock: string, clients: number, op: 'read' | 'write'): number {
+  const args = [
+    sock,
+    String(clients),
+    '1000',
+    String(op === 'read' ? XS_READ : XS_WRITE),
+    '/bench/key',
+  ];
+  if (op === 'write') args.push(VALUE.toString('latin1'));
+  const r = spawnSync(bin, args, { encoding: 'utf8', timeout: 30_000 });
+  const rate = Number(r.stdout.trim());
+  if (r.status !== 0 || !(rate > 0)) throw new Error(`xs-load failed: ${r.stderr}`);
+  return rate;
+}
+
+async function cClientBench(op: 'read' | 'write', clients: number): Promise<BenchResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'xensim-xscbench-'));
+  const bin = join(dir, 'xs-load');
+  const cc = spawnSync('cc', ['-O2', '-o', bin, C_SRC], { encoding: 'utf8' });
+  if (cc.status !== 0) {
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`cannot build the C load generator ${C_SRC} (needs cc): ${cc.stderr}`);
+  }
+  const xsPath = join(dir, 'xs.sock');
+  const echoPath = join(dir, 'echo.sock');
+  const daemon = await startChild(DAEMON, ['--socket', xsPath], 'listening');
+  let echo: ChildProcess | null = null;
+  try {
+    const setup = await open(xsPath);
+    await call(setup, requestFor('write'));
+    const replyBytes = await call(setup, requestFor(op));
+    setup.destroy();
+    echo = await startChild(SELF, [ROLE_FLAG, echoPath, String(replyBytes)], null);
+    const ours: number[] = [];
+    const raw: number[] = [];
+    for (let r = 0; r < 3; r++) {
+      raw.push(cRate(bin, echoPath, clients, op));
+      ours.push(cRate(bin, xsPath, clients, op));
+    }
+    return {
+      value: median(ours),
+      limit: median(raw),
+      limitName: `the same C client against a raw Node Unix-socket echo server (same sizes), ${clients} client(s), same run`,
+      extra: {
+        cXenstoredOpsPerSec: clients === 1 ? '31-41k' : '54-66k',
+        client: 'C (tests/bench/xs-load.c)',
+      },
+    };
+  } finally {
+    daemon.kill('SIGTERM');
+    echo?.kill('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const cClient = (op: 'read' | 'write', clients: number): Bench => ({
+  name: `xenstored.c.${op}${clients}`,
+  unit: 'ops/s',
+  better: 'higher',
+  target: 0.7,
+  run: () => cClientBench(op, clients),
+});
+
 export const benches: Bench[] = [
+  cClient('read', 1),
+  cClient('write', 1),
+  cClient('read', 8),
+  cClient('write', 8),
   socket('write', 1),
   socket('read', 1),
   socket('dir', 1),
