@@ -1,7 +1,8 @@
-// Every real config in /work/shared/corpus/xlcfg parses, or is refused for the reason real xl
-// refuses it.
+// Every real config in the shared corpus (shared/corpus/xlcfg, beside the repository) parses, or is
+// refused for the reason real xl refuses it.
 
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
@@ -12,7 +13,16 @@ import {
 } from '../../dom0/toolstack/config/index.js';
 import { expectErrors, expectOk, seeded } from './helpers.js';
 
-const CORPUS = '/work/shared/corpus/xlcfg';
+/** shared/ sits beside the repository (as CI clones it); /work/shared on the team's machines. */
+const CORPUS = [
+  resolve(import.meta.dirname, '../../../shared/corpus/xlcfg'),
+  '/work/shared/corpus/xlcfg',
+].find((d) => existsSync(d));
+if (CORPUS === undefined) {
+  throw new Error(
+    'xl.cfg corpus not found: expected shared/corpus/xlcfg beside the repository (or /work/shared)',
+  );
+}
 
 function load(name: string) {
   const text = readFileSync(`${CORPUS}/${name}`, 'utf8');
