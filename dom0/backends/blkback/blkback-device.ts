@@ -4,6 +4,8 @@
 // `transition`, the ring mapped and the event channel bound on connect, and requests served by
 // BlkifProcessor from the event handler. A fault closes this device only.
 
+import { XEN_EIO } from '../../../hypercalls/errno.js';
+import { xenbusDevError } from '../xenbus-error.js';
 import { initialTransition, transition, type AnyMachineSnapshot } from 'xstate';
 import { GNTST_okay, gntstMessage } from '../../../hypercalls/grant-table.js';
 import {
@@ -220,8 +222,7 @@ export class BlkbackDevice {
    */
   private reportError(message: string): void {
     this.errors.push(message);
-    const nodename = this.path.slice(`/local/domain/${this.p.domid}/`.length);
-    this.p.xs.write(`/local/domain/${this.p.domid}/error/${nodename}/error`, `5 ${message}`);
+    xenbusDevError(this.p.xs, this.p.domid, this.path, XEN_EIO, message);
   }
 
   private fail(message: string): void {

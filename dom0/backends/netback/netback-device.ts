@@ -5,6 +5,8 @@
 // bound on connect, and a NetifProcessor serving them. The vif `vif<domid>.<devid>` is a bridge
 // port once the hotplug step attached it. A fault disconnects this vif only.
 
+import { XEN_EINVAL } from '../../../hypercalls/errno.js';
+import { xenbusDevError } from '../xenbus-error.js';
 import { initialTransition, transition, type AnyMachineSnapshot } from 'xstate';
 import { GNTST_okay, gntstMessage } from '../../../hypercalls/grant-table.js';
 import { parseXenbusState, XenbusState } from '../../../hypercalls/io/xenbus.js';
@@ -200,8 +202,7 @@ export class NetbackDevice {
   /** xenbus_dev_fatal: `error/backend/vif/<fe>/<devid>/error` under dom0's home. */
   private reportError(message: string): void {
     this.errors.push(message);
-    const nodename = this.path.slice(`/local/domain/${this.p.domid}/`.length);
-    this.p.xs.write(`/local/domain/${this.p.domid}/error/${nodename}/error`, `22 ${message}`);
+    xenbusDevError(this.p.xs, this.p.domid, this.path, XEN_EINVAL, message);
   }
 
   private fail(message: string): void {
