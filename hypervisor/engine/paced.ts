@@ -5,7 +5,7 @@ import type { Engine } from './engine.js';
 import type { EventFn } from './event-queue.js';
 import { NS_PER_MS } from './time.js';
 
-/** Milliseconds from some fixed origin; the host daemon passes `performance.now`, tests a fake. */
+/** Milliseconds from some fixed origin: the host daemon injects its monotonic wall clock, tests a fake. */
 export type WallClockMs = () => number;
 
 export class PacedRunner {

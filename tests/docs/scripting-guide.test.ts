@@ -2,11 +2,11 @@
 // 'xensim', i.e. the built package) and must print exactly the ```text block that follows it.
 
 import { spawnSync } from 'node:child_process';
+import { ensureBuilt, root } from '../support/built-cli.js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-const root = path.resolve(import.meta.dirname, '../..');
 const guide = fs.readFileSync(path.join(root, 'docs/scripting.md'), 'utf8');
 // Inside the package, so that `import 'xensim'` resolves to this package (Node self-reference).
 const work = path.join(root, 'tests/.tmp-docs');
@@ -28,28 +28,10 @@ function examples(): Example[] {
   return out;
 }
 
-function newestSourceMs(dir: string): number {
-  let m = 0;
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) m = Math.max(m, newestSourceMs(p));
-    else if (e.name.endsWith('.ts')) m = Math.max(m, fs.statSync(p).mtimeMs);
-  }
-  return m;
-}
-
 beforeAll(() => {
   fs.mkdirSync(work, { recursive: true });
-  // The examples import the built package: rebuild it when any source is newer than the build.
-  const built = path.join(root, 'dist/dom0/index.js');
-  const newest = Math.max(
-    ...['dom0', 'domU', 'hypervisor', 'hypercalls', 'grant-tables'].map((d) =>
-      newestSourceMs(path.join(root, d)),
-    ),
-  );
-  if (!fs.existsSync(built) || fs.statSync(built).mtimeMs < newest) {
-    spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'pipe' });
-  }
+  // The examples import the built package.
+  ensureBuilt([path.join(root, 'dist/dom0/index.js')]);
 }, 120_000);
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 

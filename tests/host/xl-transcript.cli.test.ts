@@ -2,58 +2,24 @@
 // create -> list -> vcpu-pin -> mem-set -> save -> restore -> destroy transcript, and bad input
 // that must fail with xl's words, a non-zero exit code, and nothing left behind.
 
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureBuilt, root, runIn, xensimBin, xlBin } from '../support/built-cli.js';
 
-const root = path.resolve(import.meta.dirname, '../..');
-const xlBin = path.join(root, 'dist/dom0/cli/xl.js');
-const xensimBin = path.join(root, 'dist/dom0/cli/xensim.js');
 const example = path.join(root, 'docs/examples/pv-guest.cfg');
 let tmp = '';
 
-function newestMtime(dir: string): number {
-  let m = 0;
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) m = Math.max(m, newestMtime(p));
-    else if (e.name.endsWith('.ts')) m = Math.max(m, fs.statSync(p).mtimeMs);
-  }
-  return m;
-}
-
-function run(bin: string, args: string[]) {
-  const r = spawnSync(process.execPath, [bin, ...args], {
-    cwd: tmp,
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: tmp,
-      XENSIM_RUNTIME_DIR: path.join(tmp, 'run'),
-      XDG_DATA_HOME: path.join(tmp, 'data'),
-    },
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const run = (bin: string, args: string[]) => runIn(tmp, bin, args);
 const xl = (...args: string[]) => run(xlBin, args);
 /** `xl list` rows with the CPU time column (wall-paced, so it varies) blanked. */
 const listed = (out: string) => out.replace(/\s+\d+\.\d$/gm, '  <t>');
 
 beforeAll(() => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'xl-transcript-'));
-  const srcNewest = Math.max(
-    ...['dom0', 'domU', 'hypervisor', 'hypercalls', 'grant-tables'].map((d) =>
-      newestMtime(path.join(root, d)),
-    ),
-  );
-  if (!fs.existsSync(xlBin) || fs.statSync(xlBin).mtimeMs < srcNewest) {
-    spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'pipe' });
-  }
-  if (!fs.existsSync(xlBin)) throw new Error('build did not produce dist/dom0/cli/xl.js');
-}, 120_000);
+  ensureBuilt();
+}, 180_000);
 
 afterAll(() => {
   run(xensimBin, ['host', 'stop']);
