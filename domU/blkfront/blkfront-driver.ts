@@ -4,10 +4,9 @@
 // event-channel and protocol; readDiskInfo reads sectors/info/sector-size/feature-* and adds the
 // disk to the kernel; teardownRing ends access and closes the port.
 
-import { EVTCHNOP_alloc_unbound, type EvtchnAllocUnbound } from '../../hypercalls/event-channel.js';
+import { allocFrontendEvtchn } from '../xenbus/frontend-evtchn.js';
 import type { HypercallInterface } from '../../hypercalls/guest-interface.js';
 import { XEN_IO_PROTO_ABI_X86_64 } from '../../hypercalls/io/blkif.js';
-import { DOMID_SELF } from '../../hypercalls/xen.js';
 import type { GrantClient } from '../../hypercalls/grant-client.js';
 import type { GuestMemory } from '../../hypercalls/memory.js';
 import type { BlockDevice } from '../block-device.js';
@@ -153,18 +152,15 @@ function* setupRing(k: BlkfrontHost, dev: FrontendDevice, bus: FrontendBus): KTh
     dev.errors.push(ring.error);
     return;
   }
-  const arg: EvtchnAllocUnbound = { dom: DOMID_SELF, remote_dom: backend, port: 0 };
-  const rc = k.h.event_channel_op(EVTCHNOP_alloc_unbound, arg);
+  const rc = allocFrontendEvtchn(k.h, k.events, backend, () => ring.value.onEvent());
   if (rc < 0) {
     ring.value.teardown();
     dev.errors.push(`blkfront: EVTCHNOP_alloc_unbound failed (${rc})`);
     return;
   }
-  port = arg.port;
+  port = rc;
   d.ring = ring.value;
   d.port = port;
-  k.events.on(port, () => ring.value.onEvent());
-  k.events.unmask(port);
   const base = dev.nodename;
   yield* bus.xs.write(`${base}/ring-ref`, String(ring.value.ringRef));
   yield* bus.xs.write(`${base}/event-channel`, String(port));

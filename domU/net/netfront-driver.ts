@@ -4,12 +4,11 @@
 // machine refuses a backend without it); setupRings grants both rings, allocates the event
 // channel, writes the nodes of reference 6.3 and brings up an interface with its IPv4 stack.
 
-import { EVTCHNOP_alloc_unbound, type EvtchnAllocUnbound } from '../../hypercalls/event-channel.js';
+import { allocFrontendEvtchn } from '../xenbus/frontend-evtchn.js';
 import type { GrantClient } from '../../hypercalls/grant-client.js';
 import type { HypercallInterface } from '../../hypercalls/guest-interface.js';
 import type { GuestMemory } from '../../hypercalls/memory.js';
 import { XenbusState } from '../../hypercalls/io/xenbus.js';
-import { DOMID_SELF } from '../../hypercalls/xen.js';
 import type { KThread } from '../kthread.js';
 import type {
   FrontendAction,
@@ -180,18 +179,15 @@ function* setupRings(
     dev.errors.push(core.error);
     return;
   }
-  const arg: EvtchnAllocUnbound = { dom: DOMID_SELF, remote_dom: backend, port: 0 };
-  const rc = k.h.event_channel_op(EVTCHNOP_alloc_unbound, arg);
+  const rc = allocFrontendEvtchn(k.h, k.events, backend, () => core.value.onEvent());
   if (rc < 0) {
     core.value.teardown();
     dev.errors.push(`netfront: EVTCHNOP_alloc_unbound failed (${rc})`);
     return;
   }
-  port = arg.port;
+  port = rc;
   d.core = core.value;
   d.port = port;
-  k.events.on(port, () => core.value.onEvent());
-  k.events.unmask(port);
   const nodes: [string, string][] = [
     ['tx-ring-ref', String(core.value.txRef)],
     ['rx-ring-ref', String(core.value.rxRef)],
