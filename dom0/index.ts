@@ -9,6 +9,33 @@ export {
   type XlConfigObject,
   type XlConfigValue,
 } from './host/compose.js';
+export {
+  SimPool,
+  type SimPoolOptions,
+  type PoolHostOptions,
+  type WireOptions,
+  type BridgeJoin,
+} from './host/pool.js';
+export { HandoffTable } from './host/handoff.js';
+export { precopyPolicy } from './migration/precopy-policy.js';
+export {
+  predictPrecopy,
+  pageDataWireBytes,
+  type PrecopyModelInput,
+  type PrecopyModelResult,
+  type DirtyPattern,
+} from './migration/precopy-model.js';
+export { simLink, type SimLinkOptions } from './migration/sim-link.js';
+export type {
+  MigrationChannel,
+  MigrateOptions,
+  MigrationProgress,
+  MigrationStats,
+  PrecopyPolicy,
+  PrecopyPolicyName,
+  PrecopyRoundState,
+  RoundStats,
+} from './migration/types.js';
 export { Toolstack, type ToolstackOptions } from './toolstack/toolstack.js';
 export type { DomainEvent } from './toolstack/lifecycle.js';
 export * from './toolstack/api.js';

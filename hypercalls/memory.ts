@@ -118,6 +118,12 @@ export interface ForeignMapping {
   view(i: number): Uint8Array | undefined;
   /** Copies page i's bytes into `dst` without materializing a never-written frame. */
   read(i: number, dst: Uint8Array): number;
+  /**
+   * Copies `src` (at most 4096 bytes) to the start of page i: 0, or a positive errno (EPERM on a
+   * read-only mapping). An all-zero page written over a never-written frame leaves it unmaterialized
+   * (it reads as zeros anyway); log-dirty mode still sees the write.
+   */
+  write(i: number, src: Uint8Array): number;
 }
 
 /** The privcmd-like interface of dom0's toolstack; an unprivileged caller gets XEN_EPERM. */

@@ -54,6 +54,9 @@ import { Netback } from '../backends/netback/netback.js';
 import { vifBridgeOffline, vifBridgeOnline } from '../backends/netback/vif-hotplug.js';
 import type { PvKernelProgram } from '../../domU/boot.js';
 import type { GuestProgramSpec } from '../../domU/kernel.js';
+import { HANDOFF_PREFIX, HandoffTable } from './handoff.js';
+
+export type { Engine };
 
 export type { SchedulingDemoOptions, SchedulingDemoRow };
 
@@ -117,10 +120,19 @@ export interface SimHostOptions {
   dom0MemBytes?: number;
   dom0Vcpus?: number;
   scheduler?: 'credit' | 'credit2';
+  /** Seed of the host's own engine (ignored with `engine`). */
   seed?: number;
+  /**
+   * An engine to join (a pool: several hosts in one virtual time). The host's PRNG sub-streams are
+   * then named after the host, so hosts sharing the engine never share a stream; `seed` and `trace`
+   * are the engine's. Without it the host makes its own engine.
+   */
+  engine?: Engine;
+  /** The table migration handoffs go through: shared by a pool's hosts (default: the host's own). */
+  handoffs?: HandoffTable;
   /** Directory standing for dom0's filesystem (seeded with kernels and images); default a fresh temp dir. */
   rootDir?: string;
-  /** Keep a trace (default false: hosts are long-running). */
+  /** Keep a trace (default false: hosts are long-running); ignored with `engine`. */
   trace?: boolean;
   toolstack?: ToolstackOptions;
 }
@@ -132,14 +144,24 @@ export interface SimHostOptions {
  */
 class KernelRegistry implements GuestProgramRegistry {
   private readonly modules = new Map<string, unknown>();
-  private readonly resolveMemory: (domid: number) => ReturnType<MachineMemory['guest']>;
+  private readonly resolveMemory: (env: GuestEnv) => ReturnType<MachineMemory['guest']>;
+  private readonly handoffs: HandoffTable;
+  /** The program running domain `domid` (the hypervisor's Domain.program), if any. */
+  private readonly running: (domid: number) => GuestProgram | undefined;
 
-  constructor(resolveMemory: (domid: number) => ReturnType<MachineMemory['guest']>) {
+  constructor(
+    resolveMemory: (env: GuestEnv) => ReturnType<MachineMemory['guest']>,
+    handoffs: HandoffTable,
+    running: (domid: number) => GuestProgram | undefined,
+  ) {
     this.resolveMemory = resolveMemory;
+    this.handoffs = handoffs;
+    this.running = running;
   }
 
   get(ref: string): GuestProgram | undefined {
     if (ref === builtinRef(BUILTIN_PV_KERNEL)) return this.kernel([]);
+    if (ref.startsWith(HANDOFF_PREFIX)) return this.handoffs.take(ref);
     const exported = this.modules.get(ref);
     if (exported === undefined) return undefined;
     const loaded = loadGuestModule({ default: exported }, ref.replace(/^.*[/#]/, ''));
@@ -151,11 +173,21 @@ class KernelRegistry implements GuestProgramRegistry {
     this.modules.set(ref, program);
   }
 
+  handOff(domid: number): string | undefined {
+    // dom0's kernel never migrates.
+    const program = domid === 0 ? undefined : this.running(domid);
+    return program === undefined ? undefined : this.handoffs.put(program);
+  }
+
+  revokeHandoff(ref: string): boolean {
+    return this.handoffs.revoke(ref);
+  }
+
   private kernel(programs: GuestProgramSpec[], poweroffWhenDone = false): GuestProgram {
     const prog: PvKernelProgram = pvKernelProgram({
       drivers: [blkfrontDriver(() => prog.kernel()), netfrontDriver(() => prog.kernel())],
       platform: (env: GuestEnv) => {
-        const m = this.resolveMemory(env.domid);
+        const m = this.resolveMemory(env);
         if (!m.ok) throw new Error(`domain ${env.domid} has no memory to boot from`);
         return { env, memory: m.value };
       },
@@ -185,19 +217,39 @@ export class SimHost {
   readonly bridges: BridgeRegistry;
   readonly netback: Netback;
   readonly rootDir: string;
+  /** Where this host parks guest programs for migration (a pool's hosts share one). */
+  readonly handoffs: HandoffTable;
   private readonly ownsRoot: boolean;
+  /** Prefix of this host's PRNG sub-stream names: empty with an engine of its own. */
+  private readonly streamPrefix: string;
 
   constructor(o: SimHostOptions = {}) {
     this.name = o.name ?? 'xensim';
-    this.engine = new Engine({ seed: o.seed ?? 1, trace: o.trace ?? false });
+    this.engine = o.engine ?? new Engine({ seed: o.seed ?? 1, trace: o.trace ?? false });
+    // A host alone keeps the stream names it always had, so its runs (and digests) do not change.
+    this.streamPrefix = o.engine === undefined ? '' : `host:${this.name}/`;
+    this.handoffs = o.handoffs ?? new HandoffTable();
     this.memory = new MachineMemory({ memoryBytes: o.memoryBytes ?? 8192 * MiB });
     this.grants = new GrantTables(this.memory);
-    const registry = new KernelRegistry((domid) => this.memory.guest(asDomId(domid)));
+    // A guest's memory is found through its env on whichever host of the pool runs it now: a
+    // migrated kernel adopts an env of another host (and domids repeat across hosts).
+    this.handoffs.addMemoryResolver((env) =>
+      this.hypervisor.domain(env.domid)?.env === env
+        ? this.memory.guest(asDomId(env.domid))
+        : undefined,
+    );
+    const registry = new KernelRegistry(
+      (env) => this.handoffs.memoryOf(env) ?? this.memory.guest(asDomId(env.domid)),
+      this.handoffs,
+      (domid) => this.hypervisor.domain(domid)?.program ?? undefined,
+    );
     this.hypervisor = new Hypervisor({
       engine: this.engine,
       nrPcpus: o.nrPcpus ?? 4,
       scheduler: o.scheduler ?? 'credit2',
       memory: this.memory,
+      // physinfo's total_pages is the machine's memory (xl info total_memory / free_memory).
+      totalPages: this.memory.nrFrames,
       grants: this.grants,
       kernels: (ref) => registry.get(ref),
     });
@@ -273,7 +325,7 @@ export class SimHost {
       },
       fs: dom0fs,
       programs: registry,
-      random: engine.prng.stream('toolstack'),
+      random: this.prngStream('toolstack'),
       onDomainException: (l) => this.dom0Kernel.onVirq(VIRQ_DOM_EXC, l),
       consoles: { attach: (domid) => consoled.attach(domid) },
       network: {
@@ -311,7 +363,7 @@ export class SimHost {
       text: configText,
       source: 'config',
       overrides: opts.overrides ?? [],
-      random: this.engine.prng.stream('kernel-preload'),
+      random: this.prngStream('kernel-preload'),
     });
     if (parsed.ok && parsed.value.config.bInfo.kernel !== undefined) {
       await loadKernel(
@@ -380,6 +432,11 @@ export class SimHost {
     if (this.ownsRoot) fs.rmSync(this.rootDir, { recursive: true, force: true });
   }
 
+  /** This host's PRNG sub-stream `name` (named after the host when the engine is shared). */
+  private prngStream(name: string): ReturnType<Engine['prng']['stream']> {
+    return this.engine.prng.stream(`${this.streamPrefix}${name}`);
+  }
+
   /** pfns at the top of dom0's memory set aside for backend bounce pages. */
   private dom0BouncePool(count: number): number[] {
     const pages = this.memory.totPages(asDomId(0));
@@ -406,6 +463,11 @@ export class SimHost {
   }
 }
 
+/** A fresh engine for several hosts (SimPool): dom0/ reaches the engine only through this root. */
+export function createEngine(o: { seed?: number; trace?: boolean } = {}): Engine {
+  return new Engine({ seed: o.seed ?? 1, trace: o.trace ?? false });
+}
+
 /** The host daemon's toolstack (paced mode): virtual time follows the wall clock times `speed`. */
 export function createToolstack(opts: HostOptions): HostedToolstack {
   const root = opts.root === '/' ? defaultRoot(opts.name) : opts.root;
@@ -418,22 +480,49 @@ export function createToolstack(opts: HostOptions): HostedToolstack {
     rootDir: root,
   });
   const runner = new PacedRunner(host.engine, () => performance.now(), opts.speed);
+  const loop = pacedLoop(runner);
+  return Object.assign(host.toolstack, {
+    close: (): Promise<void> => {
+      loop.stop();
+      return Promise.resolve();
+    },
+    // Migration sockets (dom0/host/migration-*.ts) enter the engine through these.
+    engineClock: host.platform.clock,
+    kick: loop.kick,
+  });
+}
+
+/**
+ * The daemon's paced loop: advance the engine to wall time, sleep until the next event (at most
+ * 50 ms), repeat. `kick` advances on the next host turn instead: host I/O that queued engine events
+ * (a migration socket's data or drain) then runs them at once, not at the next tick.
+ */
+function pacedLoop(runner: PacedRunner): { readonly kick: () => void; readonly stop: () => void } {
   let timer: NodeJS.Timeout | null = null;
+  let kicked = false;
   let closed = false;
   const tick = (): void => {
     if (closed) return;
+    if (timer) clearTimeout(timer);
     runner.advance();
     const wait = Math.min(50, Math.max(1, runner.msUntilNextEvent()));
     timer = setTimeout(tick, wait);
   };
   tick();
-  return Object.assign(host.toolstack, {
-    close: (): Promise<void> => {
+  return {
+    kick: () => {
+      if (kicked || closed) return;
+      kicked = true;
+      setImmediate(() => {
+        kicked = false;
+        tick();
+      });
+    },
+    stop: () => {
       closed = true;
       if (timer) clearTimeout(timer);
-      return Promise.resolve();
     },
-  });
+  };
 }
 
 /** dom0's filesystem of a daemon host: kept across restarts under the user's data directory. */

@@ -63,7 +63,15 @@ export interface RestoreImage {
   readonly layout: BootLayout;
   /** Every saved pfn, and its 4096 bytes. */
   readonly pfns: readonly number[];
-  pageData(i: number): Uint8Array;
+  /** A save file's page i (pfns[i]); unused when `receive` is given. */
+  pageData?(i: number): Uint8Array;
+  /**
+   * An incoming migration (xc_domain_restore over a stream): once the domain exists with its pfns
+   * populated (the reservation), the build waits in here while pages arrive, then goes on with the
+   * handoff ref the stream's vCPU record named (null: start `kernel` from its memory image).
+   * Throwing unwinds the whole build, as any failed step does.
+   */
+  receive?(domid: number): Op<{ handoff: string | null }>;
 }
 
 export interface BuildRequest {
@@ -231,7 +239,9 @@ function* buildSteps(deps: BuildDeps, req: BuildRequest, undo: Undo): Op<DomainR
       if (!v) throw new ToolstackError('FAIL', `xc_dom_boot_image: pfn ${pfn} not mapped`);
       return v;
     };
-    if (req.restore) writeRestoredPages(platform, domid, req.restore);
+    let handoff: string | null = null;
+    if (req.restore?.receive) handoff = (yield* req.restore.receive(domid)).handoff;
+    else if (req.restore) writeRestoredPages(platform, domid, req.restore);
     else
       for (let i = 0; i < layout.kernelPages; i++)
         page(layout.kernelPfn + i).set(
@@ -286,16 +296,21 @@ function* buildSteps(deps: BuildDeps, req: BuildRequest, undo: Undo): Op<DomainR
     fillGrantRefs(deps, domid, consoleMfn, storeMfn);
 
     step('vcpu_context');
-    const ctx = xc.setVcpuContext(domid, {
-      vcpu: 0,
-      ctxt: {
-        user_regs: { rip: 0 },
-        kernel: req.kernel.ref,
-        nr_online_vcpus: lim.vcpus,
-        start_info_pfn: layout.startInfoPfn,
-        resumed: req.restore ? 1 : 0,
-      },
-    });
+    const vcpuContext = (kernel: string): ReturnType<typeof xc.setVcpuContext> =>
+      xc.setVcpuContext(domid, {
+        vcpu: 0,
+        ctxt: {
+          user_regs: { rip: 0 },
+          kernel,
+          nr_online_vcpus: lim.vcpus,
+          start_info_pfn: layout.startInfoPfn,
+          resumed: req.restore ? 1 : 0,
+        },
+      });
+    // A handoff names the migrated guest's own suspended program (same process only); otherwise,
+    // or if this process does not know it, the kernel starts again over its memory image.
+    let ctx = handoff !== null ? vcpuContext(handoff) : undefined;
+    if (!ctx?.ok) ctx = vcpuContext(req.kernel.ref);
     if (!ctx.ok) throw xcError('xc_vcpu_setcontext failed', ctx.errno);
 
     // libxl__build_post: the rest of the xenstore layout, then XS_INTRODUCE.
@@ -446,6 +461,7 @@ function writeRestoredPages(platform: Dom0Platform, domid: number, img: RestoreI
   const m = platform.foreign.mapForeignPfns(domid, [...img.pfns], true);
   if (!m.ok) throw xcError('restore: failed to map guest memory', m.errno);
   try {
+    if (!img.pageData) throw new ToolstackError('FAIL', 'restore: the image has no page data');
     for (let i = 0; i < img.pfns.length; i++) {
       const v = m.value.view(i);
       if (!v) throw new ToolstackError('FAIL', `restore: pfn ${img.pfns[i]} not mapped`);

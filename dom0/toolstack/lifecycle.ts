@@ -155,3 +155,46 @@ export function renameDomain(deps: LifecycleDeps, rec: DomainRecord, newName: st
   if (!r.ok) throw new ToolstackError('FAIL', `rename: xenstore write failed: ${r.error}`);
   registry.rename(rec, newName);
 }
+
+const SHUTDOWN_suspend = 2;
+
+/**
+ * libxl__domain_suspend (PV, control/shutdown path): write `suspend`, wait for the acknowledgement,
+ * then for the domain to be shut down with reason suspend, each within 60 s.
+ */
+export function* suspendDomain(deps: LifecycleDeps, rec: DomainRecord): Op<void> {
+  const { xc, xs, platform } = deps;
+  const domid = rec.domid;
+  const suspended = new Signal<boolean>();
+  const check = (): void => {
+    const st = shutdownState(xc, domid);
+    if (!st.exists || (st.shutdown && st.reason === SHUTDOWN_suspend)) suspended.fire(true);
+  };
+  const wait = suspended.wait(platform.clock, SHUTDOWN_ACK_TIMEOUT_NS, false);
+  const token = xs.watch('@releaseDomain', check);
+  try {
+    yield* requestShutdown(deps, rec, 'suspend');
+    check();
+    if (!((yield wait) as boolean))
+      throw new ToolstackError(
+        'GUEST_TIMEDOUT',
+        `guest did not suspend within 60 s (domain ${domid})`,
+      );
+  } finally {
+    if (token.ok) xs.unwatch('@releaseDomain', token.value);
+  }
+  const st = shutdownState(xc, domid);
+  if (!st.exists || st.dying)
+    throw new ToolstackError('DOMAIN_DESTROYED', `domain ${domid} died while suspending`);
+  if (!st.shutdown || st.reason !== SHUTDOWN_suspend)
+    throw new ToolstackError(
+      'FAIL',
+      `domain ${domid} shut down (reason ${st.reason}) instead of suspending`,
+    );
+}
+
+/** libxl_domain_resume (fast/cooperative): the guest's SCHEDOP_shutdown(suspend) returns 1. */
+export function resumeSuspended(deps: LifecycleDeps, domid: number): void {
+  deps.xc.resume(domid);
+  deps.xs.resume(domid);
+}

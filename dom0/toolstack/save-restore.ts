@@ -73,6 +73,7 @@ export class SaveRestore {
     const v = this.ts.platform.hypercalls.xen_version(0);
     const libxl = JSON.parse(domainConfigToJson(config)) as Record<string, unknown>;
     const configJson = JSON.stringify({ ...libxl, xensim_config: config });
+    const info = this.ts.xc.getInfo(rec.domid);
     return encodeSaveFile({
       configJson,
       xenMajor: v >>> 16,
@@ -80,6 +81,13 @@ export class SaveRestore {
       layout: rec.layout,
       pfns: snap.pfns,
       page: (i) => snap.pages[i] as Uint8Array,
+      // A save file outlives the process: no handoff, the kernel resumes from its memory image.
+      vcpu: {
+        kernelRef: config.bInfo.kernel ?? '',
+        handoff: null,
+        nrOnlineVcpus: info.ok ? Math.max(1, info.value.nr_online_vcpus) : 1,
+        startInfoPfn: rec.layout.startInfoPfn,
+      },
     });
   }
 

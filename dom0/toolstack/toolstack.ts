@@ -50,6 +50,18 @@ import { XsClient } from './xs-client.js';
 import { initDom0Nodes } from './xs-layout.js';
 import { HostQueries } from './host-queries.js';
 import { SaveRestore } from './save-restore.js';
+import {
+  migrateReceiveOp,
+  type ReceiveOptions,
+  type ReceiveResult,
+} from '../migration/receiver.js';
+import { migrateSendOp } from '../migration/sender.js';
+import type {
+  MigrateOptions,
+  MigrationChannel,
+  MigrationProgress,
+  MigrationStats,
+} from '../migration/types.js';
 import { BlockDevices } from './block-devices.js';
 import { NetworkDevices } from './network-devices.js';
 
@@ -417,6 +429,34 @@ export class Toolstack implements ToolstackApi {
 
   restore(req: RestoreRequest, progress: ProgressCallback): Promise<{ domid: number }> {
     return this.saves.restore(req, progress);
+  }
+
+  // ---- live migration (dom0/migration) ---------------------------------------------------------
+
+  /** The sending half of `xl migrate`: the stream, pre-copy and the handshake over `channel`. */
+  migrateSend(
+    domid: number,
+    channel: MigrationChannel,
+    opts: MigrateOptions,
+    progress: (p: MigrationProgress) => void,
+  ): Promise<MigrationStats> {
+    try {
+      return this.run(migrateSendOp(this, this.record(domid), channel, opts, progress));
+    } catch (e) {
+      const err = e instanceof Error ? e : new Error(String(e));
+      channel.abort(err.message);
+      return Promise.reject(err);
+    }
+  }
+
+  /** The receiving half (`xl migrate-receive`): builds the domain as the stream arrives. */
+  migrateReceive(
+    channel: MigrationChannel,
+    opts: MigrateOptions,
+    progress: (p: MigrationProgress) => void,
+    ro: ReceiveOptions = {},
+  ): Promise<ReceiveResult> {
+    return this.run(migrateReceiveOp(this, channel, opts, progress, ro));
   }
 
   blockAttach(domid: number, spec: readonly string[]): Promise<void> {

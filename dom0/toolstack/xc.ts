@@ -15,6 +15,7 @@ import {
   XEN_DOMCTL_resumedomain,
   XEN_DOMCTL_scheduler_op,
   XEN_DOMCTL_setvcpuaffinity,
+  XEN_DOMCTL_shadow_op,
   XEN_DOMCTL_setvcpucontext,
   XEN_DOMCTL_getvcpuaffinity,
   XEN_DOMCTL_unpausedomain,
@@ -36,6 +37,7 @@ import type { HypercallInterface } from '../../hypercalls/guest-interface.js';
 import {
   XENMEM_decrease_reservation,
   XENMEM_populate_physmap,
+  type xen_domctl_shadow_op,
   type xen_memory_reservation,
 } from '../../hypercalls/memory.js';
 import {
@@ -95,6 +97,20 @@ export class Xc {
 
   resume(domid: number): XenResult<number> {
     return rcResult(this.domctl(XEN_DOMCTL_resumedomain, domid, {}).rc, () => 0);
+  }
+
+  /**
+   * xc_shadow_control: log-dirty on/off, and CLEAN/PEEK into `bitmap` (bit i = pfn i) for `pages`
+   * pfns. Resolves with the op struct (pages reported, stats).
+   */
+  shadowControl(
+    domid: number,
+    op: number,
+    bitmap: Uint8Array | null = null,
+    pages = 0,
+  ): XenResult<xen_domctl_shadow_op> {
+    const u: xen_domctl_shadow_op = { op, dirty_bitmap: bitmap, pages };
+    return rcResult(this.domctl(XEN_DOMCTL_shadow_op, domid, u).rc, () => u);
   }
 
   /** xc_domain_getinfo_single: ESRCH when the domain does not exist. */

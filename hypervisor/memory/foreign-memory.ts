@@ -44,6 +44,17 @@ class PrivcmdMapping implements ForeignMapping {
     this.mm.frames.read(p.mfn, 0, dst.length > 4096 ? dst.subarray(0, 4096) : dst);
     return 0;
   }
+
+  write(i: number, src: Uint8Array): number {
+    const p = this.pages[i];
+    if (this.unmapped || !p) return XEN_EINVAL;
+    if (p.errno !== 0) return p.errno;
+    if (!this.writable) return XEN_EPERM;
+    this.mm.frames.writePage(p.mfn, src);
+    // A write by the toolstack is a write: log-dirty sees it, zeros into a fresh frame included.
+    this.mm.markDirtyMfn(p.mfn);
+    return 0;
+  }
 }
 
 export class PrivcmdForeignMemory implements ForeignMemory {

@@ -4,7 +4,8 @@ import { decodeSaveFile, encodeSaveFile } from '../../dom0/toolstack/save-file.j
 import { bootLayout } from '../../dom0/toolstack/domain-builder.js';
 
 function image(): Uint8Array {
-  const pfns = [0, 1, 2, 3, 4, 5, 9, 1500];
+  // The boot pages (start_info 5, xenstore 6, console 7 for this layout) must be populated.
+  const pfns = [0, 1, 2, 3, 4, 5, 6, 7, 9, 1500];
   return encodeSaveFile({
     configJson: '{"c_info":{"name":"g"},"xensim_config":{"cInfo":{"name":"g"}}}',
     xenMajor: 4,
@@ -22,11 +23,13 @@ describe('save-file integrity', () => {
     const d = decodeSaveFile(bytes);
     expect(d.ok).toBe(true);
     if (!d.ok) return;
-    expect(d.value.pfns).toEqual([0, 1, 2, 3, 4, 5, 9, 1500]);
+    expect(d.value.pfns).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 9, 1500]);
     expect(d.value.layout).toEqual(bootLayout(2048, 100));
     expect(d.value.xenMinor).toBe(17);
-    const off = d.value.pageOffsets[7] as number;
-    expect(bytes[off]).toBe((7 * 37 + 1) & 0xff);
+    const off = d.value.pageOffsets[9] as number;
+    expect(bytes[off]).toBe((9 * 37 + 1) & 0xff);
+    expect(bytes[off + 4095]).toBe((9 * 37 + 1) & 0xff);
+    expect(d.value.vcpu.startInfoPfn).toBe(5);
   });
 
   it('any single flipped bit anywhere in the file is refused', () => {

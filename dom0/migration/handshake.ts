@@ -1,0 +1,47 @@
+// The messages of xl's migration handshake (tools/xl/xl_migrate.c, xl_utils.h; reference 10.4):
+// the receiver's banner, its "received" and unpause-result reports and the sender's permission to
+// go, byte for byte (the last three carry their trailing NUL, as xl writes sizeof() bytes).
+
+const enc = new TextEncoder();
+
+/** migrate_receiver_banner: the receiver is ready for the save header and stream. */
+export const RECEIVER_BANNER = enc.encode(
+  'xl migration receiver ready, send binary domain data.\n',
+);
+/** migrate_receiver_ready: the stream arrived and the domain is built, paused. */
+export const RECEIVER_READY = enc.encode('domain received, ready to unpause\0');
+/** migrate_permission_to_go: the sender gives up its copy (commitment). */
+export const PERMISSION_TO_GO = enc.encode('domain is yours, you are cleared to unpause\0');
+/** migrate_report, then one status byte (0 = the target's copy runs). */
+export const UNPAUSE_REPORT = enc.encode('my copy unpause results are as follows\0');
+
+/**
+ * DEVIATION(xen): xensim's receiver answers the stream's static records with a reservation result
+ * before the sender moves any page (the issue's "reservation first"): RESERVATION_OK and the new
+ * domid, or RESERVATION_FAILED and a reason, each NUL-terminated.
+ */
+export const RESERVATION_OK = 'xensim migration: memory reserved for domain ';
+export const RESERVATION_FAILED = 'xensim migration: reservation failed: ';
+
+/** The receiver's reservation answer on the wire. */
+export function reservationMessage(
+  r: { ok: true; domid: number } | { ok: false; why: string },
+): Uint8Array {
+  return enc.encode(r.ok ? `${RESERVATION_OK}${r.domid}\0` : `${RESERVATION_FAILED}${r.why}\0`);
+}
+
+/** Parses the reservation answer (without its NUL). */
+export function parseReservation(
+  text: string,
+): { ok: true; domid: number } | { ok: false; why: string } {
+  if (text.startsWith(RESERVATION_OK)) {
+    const domid = Number(text.slice(RESERVATION_OK.length));
+    if (Number.isInteger(domid) && domid > 0 && domid < 0x7ff0) return { ok: true, domid };
+  }
+  if (text.startsWith(RESERVATION_FAILED))
+    return { ok: false, why: text.slice(RESERVATION_FAILED.length) };
+  return { ok: false, why: `unexpected reply ${JSON.stringify(text.slice(0, 80))}` };
+}
+
+/** How long either side waits for its peer's next handshake message (virtual time). */
+export const HANDSHAKE_TIMEOUT_NS = 60_000_000_000;
