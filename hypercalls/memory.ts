@@ -116,8 +116,11 @@ export interface ForeignMapping {
   readonly pages: readonly ForeignPage[];
   /** A view of page i (undefined where that page failed to map, or after unmap). */
   view(i: number): Uint8Array | undefined;
-  /** Copies page i's bytes into `dst` without materializing a never-written frame. */
-  read(i: number, dst: Uint8Array): number;
+  /**
+   * Copies page i's bytes into `dst` without materializing a never-written frame. `dstZeroed`: the
+   * caller's buffer is known to be zeros (fresh), so a never-written frame needs no copy at all.
+   */
+  read(i: number, dst: Uint8Array, dstZeroed?: boolean): number;
   /**
    * Copies `src` (at most 4096 bytes) to the start of page i: 0, or a positive errno (EPERM on a
    * read-only mapping). An all-zero page written over a never-written frame leaves it unmaterialized

@@ -317,9 +317,8 @@ class Sender {
       if (!m.ok) throw xcError(`mapping the memory of domain ${domid}`, m.errno);
       let rec: Uint8Array;
       try {
-        rec = encodePageData(batch, (i, dst) => {
-          if (m.value.read(i, dst) !== 0) dst.fill(0);
-        });
+        // encodePageData hands each page's slot of a freshly allocated (zeroed) record buffer.
+        rec = encodePageData(batch, (i, dst) => void m.value.read(i, dst, true));
       } finally {
         platform.foreign.unmapForeign(m.value);
       }

@@ -37,10 +37,12 @@ class PrivcmdMapping implements ForeignMapping {
     return this.unmapped || !p || p.errno !== 0 ? undefined : this.mm.frameView(p.mfn);
   }
 
-  read(i: number, dst: Uint8Array): number {
+  read(i: number, dst: Uint8Array, dstZeroed = false): number {
     const p = this.pages[i];
     if (this.unmapped || !p) return XEN_EINVAL;
     if (p.errno !== 0) return p.errno;
+    // A fresh buffer left untouched stays unfaulted host memory: the cheapest zero page there is.
+    if (dstZeroed && !this.mm.frames.isMaterialized(p.mfn)) return 0;
     this.mm.frames.read(p.mfn, 0, dst.length > 4096 ? dst.subarray(0, 4096) : dst);
     return 0;
   }
