@@ -10,7 +10,8 @@ import { demoMain } from './demo.js';
 const USAGE = `Usage: xensim <command> [options]
 
 Commands:
-  host start|stop|list   run and manage simulated hosts (xensim host --help)
+  host start|stop|list|status
+                         run and manage simulated hosts (xensim host --help)
   xenstored --socket P   run xenstored alone on a Unix socket
   demo                   a short scheduling demo: domains with different weights share pCPUs
   bridge add|del [-f]|list [--json]|macs <br>|ports <br> [--host NAME]

@@ -14,6 +14,10 @@ import type {
   DiskInfo,
   DomainInfo,
   HostInfo,
+  MigrateApi,
+  MigrateEvent,
+  MigrateRequest,
+  MigrateResult,
   NicInfo,
   ProgressCallback,
   RestoreRequest,
@@ -103,7 +107,10 @@ export class ControlClient {
 
   /** Sends a request; `onMessage` receives progress/data/closed frames for it. */
   request(
-    body: { t: 'call'; op: ToolstackOp; args: unknown[] } | { t: 'host'; op: 'stop' | 'ping' },
+    body:
+      | { t: 'call'; op: ToolstackOp; args: unknown[] }
+      | { t: 'host'; op: 'stop' | 'ping' }
+      | { t: 'migrate'; req: MigrateRequest },
     onMessage?: (m: DaemonMessage) => void,
     keep = false,
   ): { id: number; result: Promise<unknown> } {
@@ -147,7 +154,7 @@ function progressRelay(progress: ProgressCallback): (m: DaemonMessage) => void {
 }
 
 /** ToolstackApi over a ControlClient. Replies are the daemon's records, passed through. */
-export class RemoteToolstack implements ToolstackApi {
+export class RemoteToolstack implements ToolstackApi, MigrateApi {
   readonly client: ControlClient;
 
   constructor(client: ControlClient) {
@@ -272,6 +279,14 @@ export class RemoteToolstack implements ToolstackApi {
   }
   bridgeCommand(argv: readonly string[]): Promise<CommandResult> {
     return this.c('bridgeCommand', argv);
+  }
+
+  /** `xl migrate`: the daemon sends the domain to the target; events arrive as it goes. */
+  async migrate(req: MigrateRequest, onEvent: (e: MigrateEvent) => void): Promise<MigrateResult> {
+    const { result } = this.client.request({ t: 'migrate', req }, (m) => {
+      if (m.t === 'migrate-event') onEvent(m.event);
+    });
+    return (await result) as MigrateResult;
   }
 
   async consoleAttach(domid: number): Promise<ConsoleStream> {

@@ -3,7 +3,14 @@
 
 import { Packr } from 'msgpackr';
 import { isLibxlErrorCode } from '../toolstack/api.js';
-import type { ProgressReport, ToolstackErrorRecord, ToolstackOp } from '../toolstack/api.js';
+import type { MigrationProgress } from '../migration/types.js';
+import type {
+  MigrateEvent,
+  MigrateRequest,
+  ProgressReport,
+  ToolstackErrorRecord,
+  ToolstackOp,
+} from '../toolstack/api.js';
 
 /** Frame header: a 32-bit big-endian payload length. */
 export const FRAME_HEADER_BYTES = 4;
@@ -19,7 +26,9 @@ export type ClientMessage =
   | { readonly t: 'input'; readonly id: number; readonly data: Uint8Array }
   | { readonly t: 'detach'; readonly id: number }
   /** Daemon control: `stop` shuts the host down; `ping` answers with the host's record. */
-  | { readonly t: 'host'; readonly id: number; readonly op: 'stop' | 'ping' };
+  | { readonly t: 'host'; readonly id: number; readonly op: 'stop' | 'ping' }
+  /** `xl migrate`: the daemon connects to the target and sends the domain (MigrateApi). */
+  | { readonly t: 'migrate'; readonly id: number; readonly req: MigrateRequest };
 
 /** Daemon to client. */
 export type DaemonMessage =
@@ -27,7 +36,9 @@ export type DaemonMessage =
   | { readonly t: 'error'; readonly id: number; readonly error: ToolstackErrorRecord }
   | { readonly t: 'progress'; readonly id: number; readonly report: ProgressReport }
   | { readonly t: 'data'; readonly id: number; readonly data: Uint8Array }
-  | { readonly t: 'closed'; readonly id: number };
+  | { readonly t: 'closed'; readonly id: number }
+  /** A line or a progress figure of a running `migrate` request. */
+  | { readonly t: 'migrate-event'; readonly id: number; readonly event: MigrateEvent };
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
 
@@ -236,9 +247,51 @@ export function parseClientMessage(v: unknown): Parsed<ClientMessage> {
       return v.op === 'stop' || v.op === 'ping'
         ? { ok: true, value: { t, id, op: v.op } }
         : { ok: false, error: 'unknown host operation' };
+    case 'migrate':
+      return isMigrateRequest(v.req)
+        ? { ok: true, value: { t, id, req: stripAbsent(v.req) as MigrateRequest } }
+        : { ok: false, error: 'bad arguments for migrate' };
     default:
       return { ok: false, error: `unknown message type ${JSON.stringify(t)}` };
   }
+}
+
+const isMigrateRequest = shape({
+  domid,
+  address: str,
+  port: (v) => uint(v) && (v as number) > 0 && (v as number) < 0x10000,
+  token: str,
+  target: str,
+  leavePaused: bool,
+  noMonitor: bool,
+  debug: bool,
+});
+
+const isMigrationProgress = shape({
+  phase: oneOf('reserve', 'precopy', 'suspend', 'stop-and-copy', 'commit', 'done'),
+  round: uint,
+  pagesSent: uint,
+  pagesTotal: uint,
+  dirtyPages: uint,
+  bytesOnWire: uint,
+});
+
+function parseMigrateEvent(v: unknown): MigrateEvent | undefined {
+  if (!isRecord(v)) return undefined;
+  if (v.kind === 'message' && typeof v.text === 'string') return { kind: 'message', text: v.text };
+  const p = v.progress;
+  if (v.kind !== 'progress' || !isMigrationProgress(p) || !isRecord(p)) return undefined;
+  return {
+    kind: 'progress',
+    progress: {
+      phase: p.phase as MigrationProgress['phase'],
+      round: p.round as number,
+      pagesSent: p.pagesSent as number,
+      pagesTotal: p.pagesTotal as number,
+      dirtyPages: p.dirtyPages as number,
+      bytesOnWire: p.bytesOnWire as number,
+    },
+  };
 }
 
 function isProgress(v: unknown): v is ProgressReport {
@@ -277,6 +330,12 @@ export function parseDaemonMessage(v: unknown): Parsed<DaemonMessage> {
         : { ok: false, error: 'malformed console data' };
     case 'closed':
       return { ok: true, value: { t: 'closed', id } };
+    case 'migrate-event': {
+      const event = parseMigrateEvent(v.event);
+      return event
+        ? { ok: true, value: { t: 'migrate-event', id, event } }
+        : { ok: false, error: 'malformed migration event' };
+    }
     default:
       return { ok: false, error: 'unknown reply type' };
   }

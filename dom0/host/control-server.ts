@@ -5,6 +5,7 @@ import type * as net from 'node:net';
 import { ToolstackError } from '../toolstack/api.js';
 import type {
   ConsoleStream,
+  MigrateApi,
   ToolstackApi,
   ToolstackErrorRecord,
   ToolstackOp,
@@ -24,6 +25,8 @@ export interface ConnectionHooks {
   /** The host's record, for `ping`. */
   hostRecord(): unknown;
   log(line: string): void;
+  /** `xl migrate` (absent: the host cannot migrate). */
+  readonly migration?: MigrateApi;
 }
 
 function errorRecord(e: unknown): ToolstackErrorRecord {
@@ -117,6 +120,9 @@ export function serveConnection(
         send({ t: 'closed', id: m.id });
         return;
       }
+      case 'migrate':
+        migrate(m.id, m.req);
+        return;
       case 'host':
         if (m.op === 'ping') {
           send({ t: 'result', id: m.id, value: hooks.hostRecord() });
@@ -141,6 +147,27 @@ export function serveConnection(
     }
     pending.then(
       (value) => send({ t: 'result', id, value: value ?? null }),
+      (e: unknown) => send({ t: 'error', id, error: errorRecord(e) }),
+    );
+  }
+
+  function migrate(id: number, req: Parameters<MigrateApi['migrate']>[0]): void {
+    if (hooks.migration === undefined) {
+      send({
+        t: 'error',
+        id,
+        error: { code: 'NI', message: 'xl: this host cannot migrate domains' },
+      });
+      return;
+    }
+    let pending: Promise<unknown>;
+    try {
+      pending = hooks.migration.migrate(req, (event) => send({ t: 'migrate-event', id, event }));
+    } catch (e) {
+      pending = Promise.reject(e instanceof Error ? e : new Error(String(e)));
+    }
+    pending.then(
+      (value) => send({ t: 'result', id, value }),
       (e: unknown) => send({ t: 'error', id, error: errorRecord(e) }),
     );
   }

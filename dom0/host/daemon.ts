@@ -3,8 +3,15 @@
 
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import type { ToolstackApi } from '../toolstack/api.js';
+import { ToolstackError } from '../toolstack/api.js';
+import type { MigrateApi, ToolstackApi } from '../toolstack/api.js';
 import { serveConnection } from './control-server.js';
+import { generateToken, writeTokenFile } from './migration-auth.js';
+import { migrationHost } from './migration-host.js';
+import type { MigrationCapable } from './migration-host.js';
+import { DEFAULT_MIGRATION_ADDRESS, startMigrationListener } from './migration-listener.js';
+import type { MigrationListener } from './migration-listener.js';
+import { migrateOut } from './migration-outgoing.js';
 import {
   acquireHostLock,
   ensureRuntimeDir,
@@ -26,8 +33,23 @@ export interface HostOptions {
   readonly root: string;
 }
 
-/** A toolstack the daemon hosts; `close` (if present) is called when the host stops. */
-export type HostedToolstack = ToolstackApi & { close?(): Promise<void> };
+/**
+ * A toolstack the daemon hosts; `close` (if present) is called when the host stops. With
+ * migrateSend/migrateReceive and its engine clock it can migrate domains to and from other hosts.
+ */
+export type HostedToolstack = ToolstackApi & MigrationCapable & { close?(): Promise<void> };
+
+/** The migration listener of a host (`xensim host start --migration-*`). */
+export interface MigrationListenSettings {
+  /** Default 127.0.0.1. */
+  readonly address?: string;
+  /** Default 0: a free port, recorded in the host record. */
+  readonly port?: number;
+  /** The shared token; default a fresh random one. Either way stored 0600 in the runtime dir. */
+  readonly token?: string;
+  /** How long a client may take to authenticate (tests shorten it). */
+  readonly authTimeoutMs?: number;
+}
 
 /** Builds the toolstack of one host. The composition root provides the real one. */
 export type ToolstackFactory = (opts: HostOptions) => HostedToolstack | Promise<HostedToolstack>;
@@ -48,6 +70,47 @@ export interface DaemonDeps {
   readonly log: (line: string) => void;
   /** Wall clock for the host record (injected so tests can pin it). */
   readonly nowMs: () => number;
+  /** The migration listener; null: none. Default: loopback, a free port, a generated token. */
+  readonly migration?: MigrationListenSettings | null;
+}
+
+/** `xl migrate` for this host: migrateOut over the toolstack's migration side, if it has one. */
+function migrateApi(toolstack: HostedToolstack, open: Set<net.Socket>): MigrateApi {
+  const host = migrationHost(toolstack);
+  return {
+    migrate: (req, onEvent) =>
+      typeof host === 'string'
+        ? Promise.reject(new ToolstackError('NI', `migration sender: ${host}`))
+        : migrateOut(host, toolstack, req, onEvent, open),
+  };
+}
+
+/** Opens the migration listener and stores its token; a message if it cannot. */
+async function listenForMigrations(
+  toolstack: HostedToolstack,
+  settings: MigrationListenSettings,
+  paths: HostPaths,
+  log: (line: string) => void,
+): Promise<MigrationListener | string> {
+  const token = settings.token ?? generateToken();
+  const r = await startMigrationListener(
+    migrationHost(toolstack),
+    {
+      address: settings.address ?? DEFAULT_MIGRATION_ADDRESS,
+      port: settings.port ?? 0,
+      token,
+      ...(settings.authTimeoutMs === undefined ? {} : { authTimeoutMs: settings.authTimeoutMs }),
+    },
+    log,
+  );
+  if (!r.ok) return r.message;
+  try {
+    writeTokenFile(paths.migrationTokenFile, token);
+  } catch (e) {
+    await r.listener.close();
+    return `cannot store the migration token in ${paths.migrationTokenFile}: ${(e as Error).message}`;
+  }
+  return r.listener;
 }
 
 function listen(server: net.Server, socketPath: string): Promise<Error | undefined> {
@@ -85,9 +148,26 @@ export async function startHostDaemon(opts: HostOptions, deps: DaemonDeps): Prom
     return { ok: false, message: `cannot build host '${opts.name}': ${(e as Error).message}` };
   }
 
+  let migration: MigrationListener | undefined;
+  if (deps.migration !== null) {
+    const l = await listenForMigrations(toolstack, deps.migration ?? {}, paths, deps.log);
+    if (typeof l === 'string') {
+      await toolstack.close?.();
+      lock.release();
+      return { ok: false, message: l };
+    }
+    migration = l;
+  }
+  const closeMigration = async (): Promise<void> => {
+    await migration?.close();
+    if (migration) fs.rmSync(paths.migrationTokenFile, { force: true });
+  };
+
   // We hold the lock, so a socket file left behind is a dead daemon's.
   fs.rmSync(paths.socket, { force: true });
   const sockets = new Set<net.Socket>();
+  const outgoing = new Set<net.Socket>();
+  const migrate = migrateApi(toolstack, outgoing);
   const record: HostRecord = {
     name: opts.name,
     pid: process.pid,
@@ -98,6 +178,7 @@ export async function startHostDaemon(opts: HostOptions, deps: DaemonDeps): Prom
     root: opts.root,
     socket: paths.socket,
     startedAtMs: deps.nowMs(),
+    ...(migration ? { migration: { address: migration.address, port: migration.port } } : {}),
   };
   const server = net.createServer((socket) => {
     sockets.add(socket);
@@ -106,11 +187,13 @@ export async function startHostDaemon(opts: HostOptions, deps: DaemonDeps): Prom
       onStopRequest: () => requestStop(),
       hostRecord: () => record,
       log: deps.log,
+      migration: migrate,
     });
   });
   server.on('error', (e) => deps.log(`control socket error: ${e.message}`));
   const listenError = await listen(server, paths.socket);
   if (listenError !== undefined) {
+    await closeMigration();
     await toolstack.close?.();
     lock.release();
     return { ok: false, message: `cannot listen on ${paths.socket}: ${listenError.message}` };
@@ -125,6 +208,8 @@ export async function startHostDaemon(opts: HostOptions, deps: DaemonDeps): Prom
         server.close(() => resolve());
         for (const s of sockets) s.destroy();
       });
+      for (const s of outgoing) s.destroy();
+      await closeMigration();
       try {
         await toolstack.close?.();
       } catch (e) {
@@ -151,5 +236,7 @@ export async function startHostDaemon(opts: HostOptions, deps: DaemonDeps): Prom
     stop: () => stop().then(markStopped),
   };
   deps.log(`host '${opts.name}' listening on ${paths.socket} (pid ${process.pid})`);
+  if (migration)
+    deps.log(`host '${opts.name}' accepts migrations on ${migration.address}:${migration.port}`);
   return { ok: true, daemon };
 }

@@ -1,11 +1,12 @@
 // `xensim host start|stop|list`: runs and manages host daemons (one simulated Xen host per
 // process; architecture section 7).
 
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import yargs from 'yargs';
 import { connectSocket, ControlClient } from './control-client.js';
 import { startHostDaemon } from './daemon.js';
-import type { HostOptions, ToolstackFactory } from './daemon.js';
+import type { HostOptions, MigrationListenSettings, ToolstackFactory } from './daemon.js';
 import {
   DEFAULT_HOST_NAME,
   hostPaths,
@@ -35,8 +36,11 @@ export interface HostMainDeps {
 
 const USAGE = `Usage: xensim host start [--name NAME] [--pcpus N] [--memory SIZE] [--sched credit|credit2]
                          [--speed X] [--root DIR] [--foreground]
+                         [--migration-listen ADDR] [--migration-port N] [--migration-token T]
+                         [--no-migration]
        xensim host stop [NAME]
        xensim host list
+       xensim host status [NAME]
 `;
 
 /** Memory size like xl's (suffix t/g/m/k/b, none = MiB) in MiB. */
@@ -64,6 +68,10 @@ interface StartArgs {
   speed: string;
   root: string | undefined;
   foreground: boolean;
+  migrationListen: string;
+  migrationPort: string;
+  migrationToken: string | undefined;
+  noMigration: boolean;
 }
 
 function parseStart(
@@ -75,6 +83,7 @@ function parseStart(
         'camel-case-expansion': false,
         'parse-numbers': false,
         'parse-positional-numbers': false,
+        'boolean-negation': false,
       })
       .option('name', { type: 'string', default: DEFAULT_HOST_NAME })
       .option('pcpus', { type: 'string', default: '4' })
@@ -83,6 +92,10 @@ function parseStart(
       .option('speed', { type: 'string', default: '1' })
       .option('root', { type: 'string' })
       .option('foreground', { type: 'boolean', default: false })
+      .option('migration-listen', { type: 'string', default: '127.0.0.1' })
+      .option('migration-port', { type: 'string', default: '0' })
+      .option('migration-token', { type: 'string' })
+      .option('no-migration', { type: 'boolean', default: false })
       .strict()
       .help(false)
       .version(false)
@@ -101,6 +114,10 @@ function parseStart(
         speed: a.speed,
         root: a.root,
         foreground: a.foreground,
+        migrationListen: a['migration-listen'],
+        migrationPort: a['migration-port'],
+        migrationToken: a['migration-token'],
+        noMigration: a['no-migration'],
       },
     };
   } catch (e) {
@@ -129,7 +146,35 @@ function toHostOptions(
   return { ok: true, opts: { name: a.name, pcpus, memoryMiB, sched: a.sched, speed, root } };
 }
 
-async function runForeground(opts: HostOptions, io: HostIo, deps: HostMainDeps): Promise<number> {
+/** The migration listener's settings: null with --no-migration; the token from --migration-token or $XENSIM_MIGRATION_TOKEN. */
+function toMigrationSettings(
+  a: StartArgs,
+  env: Env,
+): { ok: true; settings: MigrationListenSettings | null } | { ok: false; message: string } {
+  if (a.noMigration) return { ok: true, settings: null };
+  const port = Number(a.migrationPort);
+  if (!/^\d+$/.test(a.migrationPort) || port > 65535)
+    return { ok: false, message: `invalid --migration-port '${a.migrationPort}'` };
+  if (a.migrationListen === '')
+    return { ok: false, message: 'invalid --migration-listen (an address)' };
+  const token = a.migrationToken ?? env.XENSIM_MIGRATION_TOKEN;
+  if (token?.trim() === '') return { ok: false, message: 'the migration token is empty' };
+  return {
+    ok: true,
+    settings: {
+      address: a.migrationListen,
+      port,
+      ...(token === undefined ? {} : { token: token.trim() }),
+    },
+  };
+}
+
+async function runForeground(
+  opts: HostOptions,
+  migration: MigrationListenSettings | null,
+  io: HostIo,
+  deps: HostMainDeps,
+): Promise<number> {
   const factory = deps.factory ?? (await loadToolstackFactory(io.env));
   if (typeof factory === 'string') {
     io.stderr.write(`xensim: ${factory}\n`);
@@ -140,6 +185,7 @@ async function runForeground(opts: HostOptions, io: HostIo, deps: HostMainDeps):
     factory,
     log: (line) => io.stderr.write(`xensim[${opts.name}]: ${line}\n`),
     nowMs: () => Date.now(),
+    migration,
   });
   if (!started.ok) {
     io.stderr.write(`xensim: ${started.message}\n`);
@@ -169,7 +215,12 @@ async function start(argv: string[], io: HostIo, deps: HostMainDeps): Promise<nu
     return 2;
   }
   const { opts } = built;
-  if (parsed.args.foreground) return runForeground(opts, io, deps);
+  const mig = toMigrationSettings(parsed.args, io.env);
+  if (!mig.ok) {
+    io.stderr.write(`xensim: ${mig.message}\n`);
+    return 2;
+  }
+  if (parsed.args.foreground) return runForeground(opts, mig.settings, io, deps);
   const dir = runtimeDir(io.env);
   const pid = readPid(hostPaths(dir, opts.name).pidFile);
   if (pid !== undefined && isProcessAlive(pid)) {
@@ -189,9 +240,20 @@ async function start(argv: string[], io: HostIo, deps: HostMainDeps): Promise<nu
       String(opts.speed),
       '--root',
       opts.root,
+      ...(mig.settings === null
+        ? ['--no-migration']
+        : [
+            '--migration-listen',
+            mig.settings.address ?? '127.0.0.1',
+            '--migration-port',
+            String(mig.settings.port ?? 0),
+          ]),
     ],
     dir,
-    io.env,
+    // The token travels in the environment, not on a command line `ps` shows.
+    mig.settings?.token === undefined
+      ? io.env
+      : { ...io.env, XENSIM_MIGRATION_TOKEN: mig.settings.token },
   );
   if (!spawned.ok) {
     // The daemon's own log lines already carry their "xensim" prefix.
@@ -236,6 +298,36 @@ async function stop(argv: string[], io: HostIo): Promise<number> {
   return 0;
 }
 
+/** `xensim host status [NAME]`: the host's record, with where it listens for migrations. */
+function status(argv: string[], io: HostIo): number {
+  const name = argv[0] ?? io.env.XENSIM_HOST ?? DEFAULT_HOST_NAME;
+  if (!isValidHostName(name)) {
+    io.stderr.write(`xensim: invalid host name '${name}'\n`);
+    return 2;
+  }
+  const h = listHosts(runtimeDir(io.env)).find((r) => r.name === name);
+  if (h === undefined) {
+    io.stderr.write(`xensim: host '${name}' is not running\n`);
+    return 1;
+  }
+  const paths = hostPaths(runtimeDir(io.env), name);
+  const lines: [string, string][] = [
+    ['name', h.name],
+    ['pid', String(h.pid)],
+    ['pcpus', String(h.pcpus)],
+    ['memory', `${h.memoryMiB}M`],
+    ['sched', h.sched],
+    ['speed', String(h.speed)],
+    ['root', h.root],
+    ['socket', h.socket],
+    ['migration', h.migration ? `${h.migration.address}:${h.migration.port}` : 'off'],
+  ];
+  if (h.migration && fs.existsSync(paths.migrationTokenFile))
+    lines.push(['migration_token_file', paths.migrationTokenFile]);
+  for (const [k, v] of lines) io.stdout.write(`${k.padEnd(21)}: ${v}\n`);
+  return 0;
+}
+
 function list(io: HostIo): number {
   const hosts = listHosts(runtimeDir(io.env));
   io.stdout.write(
@@ -264,6 +356,8 @@ export async function hostMain(
       return stop(rest, io);
     case 'list':
       return list(io);
+    case 'status':
+      return status(rest, io);
     case undefined:
       io.stderr.write(USAGE);
       return 2;

@@ -34,6 +34,8 @@ export interface HostPaths {
   readonly pidFile: string;
   readonly infoFile: string;
   readonly logFile: string;
+  /** The shared token the host's migration listener requires (0600). */
+  readonly migrationTokenFile: string;
 }
 
 export function hostPaths(dir: string, name: string): HostPaths {
@@ -43,6 +45,7 @@ export function hostPaths(dir: string, name: string): HostPaths {
     pidFile: path.join(dir, `${name}.pid`),
     infoFile: path.join(dir, `${name}.json`),
     logFile: path.join(dir, `${name}.log`),
+    migrationTokenFile: path.join(dir, `${name}.migration-token`),
   };
 }
 
@@ -133,6 +136,8 @@ export interface HostRecord {
   readonly root: string;
   readonly socket: string;
   readonly startedAtMs: number;
+  /** Where the host listens for migrations (absent: it does not). */
+  readonly migration?: { readonly address: string; readonly port: number };
 }
 
 function parseHostRecord(text: string): HostRecord | undefined {

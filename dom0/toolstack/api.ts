@@ -1,6 +1,8 @@
 // The typed toolstack interface the host daemon serves to `xl`: the libxl calls xl makes
 // (tools/libs/light/libxl.h, libxl_types.idl), as plain data records in and out.
 
+import type { MigrationProgress, MigrationStats } from '../migration/types.js';
+
 /** libxl_error (libxl_types.idl): the codes a toolstack call can fail with. */
 export const LIBXL_ERROR = {
   NONSPECIFIC: -1,
@@ -347,3 +349,43 @@ export interface ToolstackApi {
 
 /** The method names of ToolstackApi: what the control socket accepts. */
 export type ToolstackOp = keyof ToolstackApi;
+
+// ---- live migration between host daemons (xl migrate; tools/xl/xl_migrate.c) ----------------
+
+/** `xl migrate` as the sending host daemon runs it: connect, authenticate, send. */
+export interface MigrateRequest {
+  readonly domid: number;
+  /** The target daemon's migration listener. */
+  readonly address: string;
+  readonly port: number;
+  /** The target's shared migration token. */
+  readonly token: string;
+  /** The target as the user named it (messages only). */
+  readonly target: string;
+  /** `-p`: leave the domain paused on the target. */
+  readonly leavePaused: boolean;
+  /** `-e`: no background monitor on the target (accepted; xensim's hosts have none). */
+  readonly noMonitor: boolean;
+  /** `--debug`. */
+  readonly debug: boolean;
+}
+
+/** What `xl migrate` shows while the migration runs. */
+export type MigrateEvent =
+  /** A whole line for stderr: xl's own messages, and the target's, in order. */
+  | { readonly kind: 'message'; readonly text: string }
+  /** Pre-copy progress (per round and batch). */
+  | { readonly kind: 'progress'; readonly progress: MigrationProgress };
+
+export interface MigrateResult {
+  readonly stats: MigrationStats;
+}
+
+/**
+ * A host that migrates its domains to others. Not part of ToolstackApi: the host daemon serves it
+ * around the toolstack's migrateSend. On failure it rejects after reporting xl's failure lines as
+ * 'message' events (the rejection's message is the first of them).
+ */
+export interface MigrateApi {
+  migrate(req: MigrateRequest, onEvent: (e: MigrateEvent) => void): Promise<MigrateResult>;
+}

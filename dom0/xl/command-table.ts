@@ -4,6 +4,7 @@
 import * as domain from './commands-domain.js';
 import * as host from './commands-host.js';
 import * as io from './commands-io.js';
+import * as migrate from './commands-migrate.js';
 import * as net from './commands-net.js';
 import type { CommandSpec } from './command-spec.js';
 import * as vcpuMem from './commands-vcpu-mem.js';
@@ -19,6 +20,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   domain.unpause,
   io.console_,
   io.save,
+  migrate.migrate,
   io.restore,
   vcpuMem.memMax,
   vcpuMem.memSet,

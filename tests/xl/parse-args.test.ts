@@ -73,6 +73,7 @@ describe('cmdtable_lookup: unambiguous prefixes (xl_cmdtable.c)', () => {
         'unpause',
         'console',
         'save',
+        'migrate',
         'restore',
         'vcpu-list',
         'vcpu-pin',

@@ -1,0 +1,224 @@
+// A migration channel over a TCP socket between two host daemons (the transport xl's
+// `ssh <host> xl migrate-receive` pipe provides in tools/xl/xl_migrate.c; reference 10.4): writes
+// pace the sender to the socket, and everything the socket reports enters as engine events.
+
+import type * as net from 'node:net';
+import type { Dom0Clock } from '../toolstack/platform.js';
+import type { Wait } from '../toolstack/task.js';
+import type { MigrationChannel } from './types.js';
+
+/** Sees the bytes as they pass (the xl progress display follows the handshake with it). */
+export interface ChannelTap {
+  /** Bytes handed to send(), before they are written. */
+  outgoing?(bytes: Uint8Array): void;
+  /** Bytes from the peer, inside the engine event that delivers them, before the listeners. */
+  incoming?(chunk: Uint8Array): void;
+}
+
+export interface TcpChannelOptions {
+  /** The toolstack's clock: listeners and resumptions run as events on it. */
+  readonly clock: Dom0Clock;
+  /**
+   * Asks the paced runner to run due events soon. The socket's callbacks come from host I/O and
+   * only queue engine events; without a kick they wait for the daemon's next tick.
+   */
+  readonly kick?: () => void;
+  /** Bytes already read from the socket (after the authentication message). */
+  readonly initial?: Uint8Array;
+  readonly tap?: ChannelTap;
+}
+
+/** Writes shorter than this are corked and go out together at the end of the turn. */
+const SMALL_WRITE_BYTES = 64 * 1024;
+/** A sender may run this far ahead of the socket (bytes written but not yet in the kernel). */
+const WRITE_AHEAD_BYTES = 8 * 1024 * 1024;
+/** How long an aborted connection waits for the peer to close its half. */
+const ABORT_LINGER_MS = 10_000;
+/** Stop reading while this much received data waits for its engine event. */
+const MAX_UNDELIVERED_BYTES = 32 * 1024 * 1024;
+
+type CloseState = { reason: string | null } | undefined;
+
+function describeSocketError(e: NodeJS.ErrnoException): string {
+  if (e.code === 'ECONNRESET') return 'migration connection reset by the peer';
+  if (e.code === 'EPIPE') return 'migration connection broken (EPIPE)';
+  return `migration connection failed: ${e.message}`;
+}
+
+export class TcpChannel implements MigrationChannel {
+  private readonly socket: net.Socket;
+  private readonly clock: Dom0Clock;
+  private readonly kick: () => void;
+  private readonly tap: ChannelTap | undefined;
+  private readonly dataListeners: ((chunk: Uint8Array) => void)[] = [];
+  private readonly closeListeners: ((reason: string | null) => void)[] = [];
+  private readonly drainWaiters = new Set<() => void>();
+  private inbound: Uint8Array[] = [];
+  private inboundBytes = 0;
+  private deliveryQueued = false;
+  private readPaused = false;
+  /** How the channel ended, once it has (reported to listeners after the data before it). */
+  private ending: CloseState = undefined;
+  private closeReported = false;
+  private corked = false;
+  private isClosed = false;
+  private sent = 0;
+
+  constructor(socket: net.Socket, opts: TcpChannelOptions) {
+    this.socket = socket;
+    this.clock = opts.clock;
+    this.kick = opts.kick ?? (() => undefined);
+    this.tap = opts.tap;
+    socket.setNoDelay(true);
+    if (opts.initial !== undefined && opts.initial.length > 0) this.receive(opts.initial);
+    socket.on('data', (chunk: Buffer) => this.receive(chunk));
+    socket.on('end', () => this.ended(null));
+    socket.on('error', (e: NodeJS.ErrnoException) => this.ended(describeSocketError(e)));
+    socket.on('close', (hadError: boolean) => {
+      this.ended(hadError ? 'migration connection lost' : null);
+      this.wakeWriters();
+    });
+    socket.resume();
+  }
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  get bytesSent(): number {
+    return this.sent;
+  }
+
+  send(bytes: Uint8Array): Wait<void> {
+    return (resume) => {
+      if (this.isClosed || this.socket.destroyed || !this.socket.writable) {
+        resume(undefined);
+        return () => undefined;
+      }
+      this.tap?.outgoing?.(bytes);
+      this.sent += bytes.length;
+      if (bytes.length < SMALL_WRITE_BYTES) this.corkForThisTurn();
+      this.socket.write(bytes, this.onFlushed);
+      if (this.socket.writableLength <= WRITE_AHEAD_BYTES) {
+        resume(undefined);
+        return () => undefined;
+      }
+      // Enough is queued: go on once the socket has flushed some of it to the kernel.
+      const waiter = (): void => {
+        this.drainWaiters.delete(waiter);
+        this.clock.at(this.clock.now(), () => resume(undefined));
+        this.kick();
+      };
+      this.drainWaiters.add(waiter);
+      return () => void this.drainWaiters.delete(waiter);
+    };
+  }
+
+  /**
+   * A write reached the kernel. Waking writers here rather than on 'drain' (an empty buffer)
+   * keeps data queued while the sender makes its next batch, so the link never idles.
+   */
+  private readonly onFlushed = (): void => {
+    if (this.drainWaiters.size > 0 && this.socket.writableLength <= WRITE_AHEAD_BYTES)
+      this.wakeWriters();
+  };
+
+  onData(listener: (chunk: Uint8Array) => void): void {
+    this.dataListeners.push(listener);
+  }
+
+  onClose(listener: (reason: string | null) => void): void {
+    this.closeListeners.push(listener);
+  }
+
+  close(): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    // Our own close is not reported to our listeners: only what the peer does is.
+    this.closeReported = true;
+    this.socket.end();
+    this.wakeWriters();
+  }
+
+  /**
+   * DEVIATION(sim-link): TCP cannot carry the reason, and a reset would discard what this end
+   * wrote just before (a receiver's "reservation failed: <why>"). So the bytes already sent are
+   * flushed and the connection ends; the peer then sees it close before the handshake finished,
+   * which its half treats as the failure it is. This end's listeners get `reason`.
+   */
+  abort(reason: string): void {
+    this.isClosed = true;
+    if (!this.socket.destroyed) {
+      this.socket.end();
+      // A peer that never closes its half must not hold the socket.
+      setTimeout(() => this.socket.destroy(), ABORT_LINGER_MS).unref();
+    }
+    this.wakeWriters();
+    if (this.closeReported) return;
+    this.inbound = [];
+    this.inboundBytes = 0;
+    this.ending = { reason };
+    this.queueDelivery();
+  }
+
+  /** Small writes of one turn of the event loop leave in one segment (socket.cork/uncork). */
+  private corkForThisTurn(): void {
+    if (this.corked) return;
+    this.corked = true;
+    this.socket.cork();
+    process.nextTick(() => {
+      this.corked = false;
+      this.socket.uncork();
+    });
+  }
+
+  private receive(chunk: Uint8Array): void {
+    if (this.ending !== undefined || chunk.length === 0) return;
+    this.inbound.push(chunk);
+    this.inboundBytes += chunk.length;
+    if (this.inboundBytes > MAX_UNDELIVERED_BYTES && !this.readPaused) {
+      this.readPaused = true;
+      this.socket.pause();
+    }
+    this.queueDelivery();
+  }
+
+  private ended(reason: string | null): void {
+    if (this.ending !== undefined) return;
+    this.isClosed = true;
+    this.ending = { reason };
+    this.queueDelivery();
+  }
+
+  private queueDelivery(): void {
+    if (this.deliveryQueued) return;
+    this.deliveryQueued = true;
+    this.clock.at(this.clock.now(), () => this.deliver());
+    this.kick();
+  }
+
+  /** One engine event: every chunk received since the last one, in order, then the end if any. */
+  private deliver(): void {
+    this.deliveryQueued = false;
+    const chunks = this.inbound;
+    this.inbound = [];
+    this.inboundBytes = 0;
+    for (const c of chunks) {
+      this.tap?.incoming?.(c);
+      for (const l of this.dataListeners) l(c);
+    }
+    if (this.readPaused && this.ending === undefined) {
+      this.readPaused = false;
+      this.socket.resume();
+    }
+    if (this.ending !== undefined && !this.closeReported) {
+      this.closeReported = true;
+      const { reason } = this.ending;
+      for (const l of this.closeListeners) l(reason);
+    }
+  }
+
+  private wakeWriters(): void {
+    for (const w of [...this.drainWaiters]) w();
+  }
+}
