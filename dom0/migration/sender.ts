@@ -324,7 +324,14 @@ class Sender {
       }
       yield* this.send([rec]);
       this.pagesSent += batch.length;
-      this.progress();
+      // About 64 reports per round (each may cross a socket to xl), and the round's last batch.
+      const step = Math.max(BATCH, Math.ceil(this.pfns.length / 64));
+      const before = this.pagesSent - batch.length;
+      if (
+        Math.floor(before / step) !== Math.floor(this.pagesSent / step) ||
+        off + BATCH >= pfns.length
+      )
+        this.progress();
     }
   }
 

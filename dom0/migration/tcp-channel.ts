@@ -45,6 +45,9 @@ function describeSocketError(e: NodeJS.ErrnoException): string {
   return `migration connection failed: ${e.message}`;
 }
 
+/** The most one engine event hands to the listeners before the socket is read again. */
+const DELIVER_SLICE_BYTES = 1 << 20;
+
 export class TcpChannel implements MigrationChannel {
   private readonly socket: net.Socket;
   private readonly clock: Dom0Clock;
@@ -197,15 +200,27 @@ export class TcpChannel implements MigrationChannel {
     this.kick();
   }
 
-  /** One engine event: every chunk received since the last one, in order, then the end if any. */
+  /**
+   * One engine event: the chunks received since the last one, in order (at most about 1 MiB), then
+   * the end if any. The rest waits for the next host turn, so the socket keeps being read while the
+   * engine works through a stream: the peer's sending overlaps our processing instead of stalling
+   * on a full socket buffer.
+   */
   private deliver(): void {
     this.deliveryQueued = false;
-    const chunks = this.inbound;
-    this.inbound = [];
-    this.inboundBytes = 0;
+    let n = 0;
+    let bytes = 0;
+    while (n < this.inbound.length && bytes < DELIVER_SLICE_BYTES)
+      bytes += (this.inbound[n++] as Buffer).length;
+    const chunks = this.inbound.splice(0, n);
+    this.inboundBytes -= bytes;
     for (const c of chunks) {
       this.tap?.incoming?.(c);
       for (const l of this.dataListeners) l(c);
+    }
+    if (this.inbound.length > 0) {
+      setImmediate(() => this.queueDelivery());
+      return;
     }
     if (this.readPaused && this.ending === undefined) {
       this.readPaused = false;

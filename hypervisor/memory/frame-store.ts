@@ -113,8 +113,7 @@ const ZERO_PAGE = Buffer.alloc(PAGE_SIZE);
  * would be as fast but miss -0's sign bit.)
  */
 export function isZero(b: Uint8Array): boolean {
-  if (b.length === PAGE_SIZE)
-    return Buffer.from(b.buffer, b.byteOffset, PAGE_SIZE).equals(ZERO_PAGE);
+  if (b.length === PAGE_SIZE) return Buffer.compare(b, ZERO_PAGE) === 0;
   for (let i = 0; i < b.length; i++) if (b[i] !== 0) return false;
   return true;
 }
