@@ -11,6 +11,7 @@ import { predictPrecopy } from '../../dom0/migration/precopy-model.js';
 import { precopyPolicy } from '../../dom0/migration/precopy-policy.js';
 import type { MigrationChannel, MigrationProgress } from '../../dom0/migration/types.js';
 import { XENMEM_maximum_gpfn } from '../../hypercalls/memory.js';
+import { createGuest, guestCfg, runUntilConsole } from '../net-e2e/world.js';
 
 const SEC = 1_000_000_000;
 const MiB = 1 << 20;
@@ -271,5 +272,23 @@ describe('live migration in one engine', () => {
     expect(back.stats.downtimeNs).toBeLessThan(100_000_000);
     expect(names(a)).toEqual(['g']);
     expect(names(b)).toEqual([]);
+  });
+
+  it('a peer on the source host pinging the guest gets every reply across the move', async () => {
+    const p = twoHosts();
+    const a = p.host('a');
+    const b = p.host('b');
+    p.joinBridges(a, b);
+    const server = await p.run(createGuest(a, guestCfg('server', ['ip=10.0.0.2'])));
+    const pinger = await p.run(
+      createGuest(a, guestCfg('pinger', ['ip=10.0.0.1'], 'init=ping -- 10.0.0.2 10')),
+    );
+    p.runFor(3 * SEC); // a few replies from the server on host a
+    const { domid } = await p.migrate(server, 'a', 'b');
+    expect(names(b)).toEqual(['server']);
+    const out = runUntilConsole(a, pinger, 'packets transmitted', 60 * SEC);
+    // Every echo request got its reply: the migration's downtime is far below ping's 1 s interval.
+    expect(out).toMatch(/10 packets transmitted, 10 received, 0% packet loss/);
+    expect(b.consoleOutput(domid)).toMatch(/resumed in a new domain/);
   });
 });
