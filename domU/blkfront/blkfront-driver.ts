@@ -103,14 +103,11 @@ export function blkfrontDriver(host: () => BlkfrontHost | null): FrontendDriver 
       return nothing();
     },
     resume(dev: FrontendDevice): KThread {
-      // A new domain: the old ring, grants and port are gone with the old one; drop them unread.
+      // blkfront_resume: a new domain; the old ring, grants and port are gone with the old one
+      // (dropped unread). The disk stays: its requests wait and are issued again on the new ring.
       const d = dataOf(dev);
-      const k = host();
-      if (k && d.disk) {
-        const i = k.blockDevices.indexOf(d.disk);
-        if (i >= 0) k.blockDevices.splice(i, 1);
-      }
-      dev.data = { ring: null, port: -1, disk: null } satisfies BlkfrontData;
+      d.disk?.suspend();
+      dev.data = { ring: null, port: -1, disk: d.disk } satisfies BlkfrontData;
       return nothing();
     },
   };
@@ -186,14 +183,22 @@ function* readDiskInfo(k: BlkfrontHost, dev: FrontendDevice, bus: FrontendBus): 
   }
   const devid = Number(dev.id);
   const name = Number.isInteger(devid) ? vbdName(devid) : `xvd-${dev.id}`;
-  const disk = new XenBlockDevice(name, d.ring, {
-    sectors,
-    info,
-    sectorSize,
-    flushCache,
-    barrier,
-    discard,
-  });
+  if (d.disk?.name === name && k.blockDevices.includes(d.disk)) {
+    // blkif_recover after a resume: the same disk on the new ring; waiting requests go out again.
+    d.disk.reattach(d.ring, { sectors, info, sectorSize, flushCache, barrier, discard });
+    k.printk(`blkfront: ${name}: reconnected, ${sectors} sectors`);
+    return;
+  }
+  // blkif_open / blkif_release reach the handshake machine, which refuses a backend close while open.
+  const disk = new XenBlockDevice(
+    name,
+    d.ring,
+    { sectors, info, sectorSize, flushCache, barrier, discard },
+    {
+      opened: () => bus.send(dev, { type: 'DEVICE_OPENED' }),
+      closed: () => bus.send(dev, { type: 'DEVICE_CLOSED' }),
+    },
+  );
   if (d.disk) {
     const i = k.blockDevices.indexOf(d.disk);
     if (i >= 0) k.blockDevices.splice(i, 1);
@@ -206,6 +211,7 @@ function* readDiskInfo(k: BlkfrontHost, dev: FrontendDevice, bus: FrontendBus): 
 function teardown(k: BlkfrontHost, dev: FrontendDevice): void {
   const d = dataOf(dev);
   if (d.disk) {
+    d.disk.detach();
     const i = k.blockDevices.indexOf(d.disk);
     if (i >= 0) k.blockDevices.splice(i, 1);
     d.disk = null;

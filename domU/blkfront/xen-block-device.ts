@@ -5,7 +5,7 @@
 
 import type { BlockDevice, BlockResult } from '../block-device.js';
 import { SECTOR_BYTES } from '../block-device.js';
-import { waitUntil, type KThread } from '../kthread.js';
+import { waitUntil, type KThread, type Wait } from '../kthread.js';
 import {
   BLKIF_OP_FLUSH_DISKCACHE,
   BLKIF_OP_READ,
@@ -18,7 +18,12 @@ import {
   VDISK_REMOVABLE,
 } from '../../hypercalls/io/blkif.js';
 import { BLKIF_SECTORS_PER_PAGE } from '../../hypercalls/io/blkif.js';
-import { SECTORS_PER_REQUEST, type BlkfrontRing, type BlkTicket } from './blkfront-ring.js';
+import {
+  BLKIF_RSP_RESUBMIT,
+  SECTORS_PER_REQUEST,
+  type BlkfrontRing,
+  type BlkTicket,
+} from './blkfront-ring.js';
 
 /** What the backend published when it connected (reference 6.2). */
 export interface DiskInfo {
@@ -41,15 +46,100 @@ function statusError(what: string, status: number): string {
   return `${what}: backend returned BLKIF_RSP_ERROR (${status})`;
 }
 
+/** How opens and closes reach the frontend's handshake machine (DEVICE_OPENED / DEVICE_CLOSED). */
+export interface OpenHooks {
+  opened(): KThread;
+  closed(): KThread;
+}
+
+const allDone = (tickets: readonly BlkTicket[]): boolean => {
+  for (let i = 0; i < tickets.length; i++) if (!(tickets[i] as BlkTicket).done) return false;
+  return true;
+};
+
+/** The thread sleeps until the responses of `tickets` have all arrived (blk_mq's wait on the request). */
+const waitFor = (tickets: readonly BlkTicket[]): Wait => ({
+  kind: 'wait',
+  until: () => allDone(tickets),
+  deadlineNs: Number.POSITIVE_INFINITY,
+});
+
+/** An attempt that met a resume: the caller issues it again on the new ring. */
+const RESUBMIT = Symbol('resubmit');
+
 export class XenBlockDevice implements BlockDevice {
   readonly name: string;
-  readonly info: DiskInfo;
-  private readonly ring: BlkfrontRing;
+  info: DiskInfo;
+  private ring: BlkfrontRing;
+  /** Between a resume in a new domain and the reconnect: requests wait, then go to the new ring. */
+  private suspended = false;
+  private readonly hooks: OpenHooks | undefined;
+  private openers = 0;
 
-  constructor(name: string, ring: BlkfrontRing, info: DiskInfo) {
+  constructor(name: string, ring: BlkfrontRing, info: DiskInfo, hooks?: OpenHooks) {
     this.name = name;
     this.ring = ring;
     this.info = info;
+    this.hooks = hooks;
+  }
+
+  /**
+   * blkfront_resume: the domain moved; the disk (the gendisk) stays, its ring is gone. Requests in
+   * flight and new ones wait for `reattach` and are then issued again (blkif_recover).
+   */
+  suspend(): void {
+    this.suspended = true;
+    this.ring.abandon();
+  }
+
+  /** The disk is gone for good (the device closed): waiting requests fail instead of waiting. */
+  detach(): void {
+    this.suspended = false;
+  }
+
+  /** blkif_recover: the reconnected ring (same disk, as the backend reports it again). */
+  reattach(ring: BlkfrontRing, info: DiskInfo): void {
+    this.ring = ring;
+    this.info = info;
+    this.suspended = false;
+  }
+
+  /** A ring that went away: a resume means "issue it again", anything else is the error. */
+  private brokenResult(): BlockResult<undefined> | typeof RESUBMIT {
+    return this.suspended ? RESUBMIT : err(`${this.name}: ${this.ring.broken ?? 'no ring'}`);
+  }
+
+  /** Runs one attempt of an operation until it is not answered by "resubmit" (a resume). */
+  private *recovering<T>(
+    attempt: () => KThread<BlockResult<T> | typeof RESUBMIT>,
+  ): KThread<BlockResult<T>> {
+    for (;;) {
+      if (this.suspended) yield* waitUntil(() => !this.suspended);
+      const r = yield* attempt();
+      if (r !== RESUBMIT) return r;
+    }
+  }
+
+  /** Opens not yet matched by a close (Linux's bd_openers on the gendisk). */
+  get openCount(): number {
+    return this.openers;
+  }
+
+  /** blkif_open: counts the opener and tells the frontend, which then refuses a backend close. */
+  *open(): KThread<BlockResult<undefined>> {
+    // Linux answers ENXIO once the disk is gone (info->gd cleared or the ring in error).
+    if (this.ring.broken !== null) return err(`${this.name}: ${this.ring.broken} (ENXIO)`);
+    this.openers++;
+    if (this.hooks) yield* this.hooks.opened();
+    return { ok: true, value: undefined };
+  }
+
+  /** blkif_release: the last close of a disk the backend wants closed lets the frontend close. */
+  *close(): KThread<BlockResult<undefined>> {
+    if (this.openers === 0) return err(`${this.name}: close without open`);
+    this.openers--;
+    if (this.hooks) yield* this.hooks.closed();
+    return { ok: true, value: undefined };
   }
 
   get sectors(): number {
@@ -66,7 +156,7 @@ export class XenBlockDevice implements BlockDevice {
   }
 
   private check(sector: number, count: number): string | null {
-    if (this.ring.broken !== null) return `${this.name}: ${this.ring.broken}`;
+    if (this.ring.broken !== null && !this.suspended) return `${this.name}: ${this.ring.broken}`;
     if (!Number.isInteger(sector) || !Number.isInteger(count) || sector < 0 || count < 1) {
       return `${this.name}: bad range ${sector}+${count}`;
     }
@@ -85,8 +175,54 @@ export class XenBlockDevice implements BlockDevice {
     const count = Math.floor(dst.length / SECTOR_BYTES);
     const bad = this.check(sector, count);
     if (bad !== null) return err(bad);
-    const r = yield* this.transfer(BLKIF_OP_READ, sector, count, dst);
+    const r = yield* this.recovering(() => this.transfer(BLKIF_OP_READ, sector, count, dst));
     return r.ok ? { ok: true, value: dst } : r;
+  }
+
+  /**
+   * O_DIRECT-like read of `pfns.length * 8` sectors into the caller's own pages, 8 sectors a page:
+   * each page is granted to the backend for its request only (Linux's bio pages without persistent
+   * grants) and the backend's grant copy writes the data straight into it.
+   */
+  readPages(sector: number, pfns: readonly number[]): KThread<BlockResult<undefined>> {
+    return this.recovering(() => this.pages(BLKIF_OP_READ, sector, pfns));
+  }
+
+  /** O_DIRECT-like write of the caller's pages (granted read-only for the request). */
+  writePages(sector: number, pfns: readonly number[]): KThread<BlockResult<undefined>> {
+    return this.recovering(() => this.pages(BLKIF_OP_WRITE, sector, pfns));
+  }
+
+  private *pages(
+    op: number,
+    sector: number,
+    pfns: readonly number[],
+  ): KThread<BlockResult<undefined> | typeof RESUBMIT> {
+    const count = pfns.length * BLKIF_SECTORS_PER_PAGE;
+    const bad = this.check(sector, count);
+    if (bad !== null) return err(bad);
+    if (op === BLKIF_OP_WRITE && this.readOnly) return err(`${this.name}: read-only disk (EROFS)`);
+    const tickets: BlkTicket[] = [];
+    for (let done = 0; done < count;) {
+      const n = Math.min(SECTORS_PER_REQUEST, count - done);
+      if (!this.ring.canSubmitDirect()) {
+        this.ring.push();
+        yield* waitUntil(() => this.ring.canSubmitDirect() || this.ring.broken !== null);
+        if (this.ring.broken !== null) return this.brokenResult();
+      }
+      const t = this.ring.submitPages(op, sector + done, n, pfns, done / BLKIF_SECTORS_PER_PAGE);
+      if (!t.ok) {
+        // Requests already queued carry pages the caller will reuse: wait for them first.
+        this.ring.push();
+        if (!allDone(tickets)) yield waitFor(tickets);
+        return err(`${this.name}: ${t.error}`);
+      }
+      tickets.push(t.value);
+      done += n;
+    }
+    this.ring.push();
+    if (!allDone(tickets)) yield waitFor(tickets);
+    return this.outcome(tickets, op === BLKIF_OP_READ ? 'read' : 'write');
   }
 
   *write(sector: number, data: Uint8Array): KThread<BlockResult<undefined>> {
@@ -95,7 +231,9 @@ export class XenBlockDevice implements BlockDevice {
     if (bad !== null) return err(bad);
     // Linux marks the disk read-only (set_disk_ro) and the block layer refuses with EROFS.
     if (this.readOnly) return err(`${this.name}: read-only disk (EROFS)`);
-    return yield* this.transfer(BLKIF_OP_WRITE, sector, data.length / SECTOR_BYTES, data);
+    return yield* this.recovering(() =>
+      this.transfer(BLKIF_OP_WRITE, sector, data.length / SECTOR_BYTES, data),
+    );
   }
 
   /** Splits into requests of up to 88 sectors, queues them all, then waits for every response. */
@@ -104,7 +242,7 @@ export class XenBlockDevice implements BlockDevice {
     sector: number,
     count: number,
     data: Uint8Array,
-  ): KThread<BlockResult<undefined>> {
+  ): KThread<BlockResult<undefined> | typeof RESUBMIT> {
     const tickets: BlkTicket[] = [];
     for (let done = 0; done < count;) {
       const n = Math.min(SECTORS_PER_REQUEST, count - done);
@@ -112,7 +250,7 @@ export class XenBlockDevice implements BlockDevice {
       if (!this.ring.canSubmit(nseg)) {
         this.ring.push();
         yield* waitUntil(() => this.ring.canSubmit(nseg) || this.ring.broken !== null);
-        if (this.ring.broken !== null) break;
+        if (this.ring.broken !== null) return this.brokenResult();
       }
       const from = done * SECTOR_BYTES;
       const t = this.ring.submitRw(
@@ -126,11 +264,13 @@ export class XenBlockDevice implements BlockDevice {
       done += n;
     }
     this.ring.push();
-    return yield* this.wait(tickets, op === BLKIF_OP_READ ? 'read' : 'write');
+    if (!allDone(tickets)) yield waitFor(tickets);
+    return this.outcome(tickets, op === BLKIF_OP_READ ? 'read' : 'write');
   }
 
-  private *wait(tickets: BlkTicket[], what: string): KThread<BlockResult<undefined>> {
-    yield* waitUntil(() => tickets.every((t) => t.done));
+  /** What the caller gets once every ticket is done. */
+  private outcome(tickets: BlkTicket[], what: string): BlockResult<undefined> | typeof RESUBMIT {
+    if (tickets.some((t) => t.status === BLKIF_RSP_RESUBMIT)) return RESUBMIT;
     if (this.ring.broken !== null && tickets.some((t) => t.status !== BLKIF_RSP_OKAY)) {
       return err(`${this.name}: ${this.ring.broken}`);
     }
@@ -148,7 +288,7 @@ export class XenBlockDevice implements BlockDevice {
         ? BLKIF_OP_WRITE_BARRIER
         : -1;
     if (op < 0) return { ok: true, value: undefined };
-    return yield* this.noData(() => this.ring.submitNoData(op), 'flush');
+    return yield* this.recovering(() => this.noData(() => this.ring.submitNoData(op), 'flush'));
   }
 
   /** BLKIF_OP_DISCARD of `count` sectors (feature-discard). */
@@ -156,20 +296,24 @@ export class XenBlockDevice implements BlockDevice {
     if (!this.info.discard) return err(`${this.name}: discard not supported`);
     const bad = this.check(sector, count);
     if (bad !== null) return err(bad);
-    return yield* this.noData(() => this.ring.submitDiscard(sector, count, secure), 'discard');
+    return yield* this.recovering(() =>
+      this.noData(() => this.ring.submitDiscard(sector, count, secure), 'discard'),
+    );
   }
 
   private *noData(
     submit: () => ReturnType<BlkfrontRing['submitNoData']>,
     what: string,
-  ): KThread<BlockResult<undefined>> {
+  ): KThread<BlockResult<undefined> | typeof RESUBMIT> {
     if (!this.ring.canSubmit(0)) {
       yield* waitUntil(() => this.ring.canSubmit(0) || this.ring.broken !== null);
     }
-    if (this.ring.broken !== null) return err(`${this.name}: ${this.ring.broken}`);
+    if (this.ring.broken !== null) return this.brokenResult();
     const t = submit();
     if (!t.ok) return err(`${this.name}: ${t.error}`);
     this.ring.push();
-    return yield* this.wait([t.value], what);
+    const tickets = [t.value];
+    if (!allDone(tickets)) yield waitFor(tickets);
+    return this.outcome(tickets, what);
   }
 }

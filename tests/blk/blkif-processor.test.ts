@@ -15,6 +15,7 @@ import {
 } from '../../hypercalls/io/blkif.js';
 import { SRING_REQ_EVENT_OFF, SRING_RSP_EVENT_OFF } from '../../hypercalls/io/ring.js';
 import { asGrantRef } from '../../hypercalls/types.js';
+import { BLKIF_BOUNCE_PAGES } from '../../dom0/backends/blkback/blkif-processor.js';
 import { Rig } from './fake-ring.js';
 
 /** Byte equality without vitest's slow deep diff of typed arrays. */
@@ -114,6 +115,30 @@ describe('BlkifProcessor data path', () => {
     }
     expect(r.proc.metrics.readReqs).toBe(2);
     expect(r.proc.metrics.sectorsRead).toBe(128);
+  });
+
+  it('with BLKIF_BOUNCE_PAGES, four merged 11-segment reads take one file read and one GNTTABOP_copy of 44 ops', () => {
+    const r = new Rig({ bouncePages: BLKIF_BOUNCE_PAGES, sectors: 512 });
+    for (let i = 0; i < 44; i++) r.grant(100 + i);
+    const ids = [0, 1, 2, 3].map((k) =>
+      r.request({
+        operation: BLKIF_OP_READ,
+        sector_number: BigInt(8 + k * 88),
+        seg: Array.from({ length: 11 }, (_, i) => seg(100 + k * 11 + i)),
+      }),
+    );
+    const out = r.run();
+    expect(out).toEqual({ responses: 4, notify: true, more: false, fault: null });
+    expect(r.responses()).toEqual(ids.map((id) => [id, BLKIF_OP_READ, BLKIF_RSP_OKAY]));
+    expect(r.file.calls.filter((c) => c.startsWith('read'))).toEqual([
+      `read ${8 * 512} ${44 * 4096}`,
+    ]);
+    expect(r.copyCalls).toBe(1);
+    expect(r.proc.metrics.grantCopies).toBe(44);
+    for (let i = 0; i < 44; i++) {
+      const at = (8 + i * 8) * 512;
+      expect(same(r.grants.get(100 + i), r.file.bytes.subarray(at, at + 4096))).toBe(true);
+    }
   });
 
   it('reads that do not continue each other on disk (a gap, a partial page, a write between) are not merged', () => {

@@ -65,6 +65,8 @@ export interface RigOptions {
   barrier?: boolean;
   /** Bounce pages in one buffer (contiguous) or each in its own. */
   contiguous?: boolean;
+  /** How many bounce pages (default 11, the least blkback accepts). */
+  bouncePages?: number;
 }
 
 export class Rig {
@@ -84,8 +86,9 @@ export class Rig {
     const f = FrontRing.attach(view, BLKIF_RING_ENTRY_BYTES);
     if (!f.ok) throw new Error(f.error);
     this.front = f.value;
-    const shared = new ArrayBuffer(11 * 4096);
-    for (let i = 0; i < 11; i++) {
+    const nbounce = o.bouncePages ?? 11;
+    const shared = new ArrayBuffer(nbounce * 4096);
+    for (let i = 0; i < nbounce; i++) {
       const bytes =
         o.contiguous === false ? new Uint8Array(4096) : new Uint8Array(shared, i * 4096, 4096);
       this.bounce.push({ gmfn: 1000 + i, bytes });

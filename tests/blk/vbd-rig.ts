@@ -38,7 +38,10 @@ export class SpyFile implements BlockFile {
   get sizeBytes(): number {
     return this.inner.sizeBytes;
   }
+  /** Host reads made (not in `log`, which records what changes the image). */
+  reads = 0;
   readAt(dst: Uint8Array, pos: number) {
+    this.reads++;
     return this.inner.readAt(dst, pos);
   }
   writeAt(src: Uint8Array, pos: number) {
@@ -62,13 +65,18 @@ export class SpyFile implements BlockFile {
 export class VbdHost {
   readonly w = new BlkWorld();
   readonly fileLog: string[] = [];
+  /** The image files blkback opened, in order. */
+  readonly files: SpyFile[] = [];
   readonly blkback: Blkback;
 
   /** `platform` builds dom0's BackendPlatform (default: BlkWorld's direct one). */
   constructor(platform?: (w: BlkWorld) => BackendPlatform) {
     const open: BlockFileOpener = (p, writable) => {
       const f = SyncBlockFile.open(p, writable);
-      return f.ok ? { ok: true, file: new SpyFile(f.file, this.fileLog) } : f;
+      if (!f.ok) return f;
+      const spy = new SpyFile(f.file, this.fileLog);
+      this.files.push(spy);
+      return { ok: true, file: spy };
     };
     this.blkback = new Blkback(platform ? platform(this.w) : this.w.platform(), open);
     this.blkback.start();

@@ -265,6 +265,13 @@ export class GuestDom {
   get freePages(): number {
     return this.free.length;
   }
+  /** `n` pages for a guest program of its own (an O_DIRECT-like reader's buffer). */
+  takePages(n: number): number[] {
+    const pfns: number[] = [];
+    for (let i = 0; i < n; i++) pfns.push(this.free.shift() ?? -1);
+    if (pfns.includes(-1)) throw new Error('guest out of pages');
+    return pfns;
+  }
   /** BlkfrontIo over this guest's memory and grant table, granting to `backend`. */
   io(backend: number, notify: () => void): BlkfrontIo {
     const mem = this.dom.mem;

@@ -4,6 +4,9 @@
 // and a writer faster than the link converges only by the round limit (Clark et al. NSDI 2005).
 
 import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SimPool } from '../../dom0/host/pool.js';
 import type { SimHost } from '../../dom0/host/compose.js';
@@ -329,5 +332,51 @@ describe('live migration in one engine', () => {
     await p.run(received).catch(() => undefined);
     // Both copies may exist: the source keeps its renamed, suspended one for the admin to decide.
     expect(names(a)).toEqual(['g--migratedaway']);
+  });
+
+  it('a guest writing to its disk on shared storage migrates mid-write; every block lands (blkif_recover)', async () => {
+    // Both hosts see one dom0 filesystem (shared storage, as Xen requires for migration).
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'xensim-shared-'));
+    try {
+      const p = (pool = new SimPool({
+        hosts: ['a', 'b'],
+        defaults: { nrPcpus: 2, memoryBytes: 1024 * MiB, dom0MemBytes: 256 * MiB, rootDir: root },
+      }));
+      const a = p.host('a');
+      const b = p.host('b');
+      fs.writeFileSync(path.join(root, 'var/lib/xen/images/d.img'), new Uint8Array(64 * MiB));
+      const disk = ['/var/lib/xen/images/d.img,raw,xvda,rw'];
+      const domid = await a.create({
+        name: 'w',
+        kernel: '/boot/vmlinuz-xensim-pv',
+        memory: 32,
+        on_poweroff: 'preserve',
+        disk,
+        extra: 'init=disk-writer -- 16000 7',
+      });
+      p.runFor(1_000_000); // the writer is a few hundred blocks in
+      const fast = { bytesPerSecond: 10_000_000_000, latencyNs: 10_000 };
+      const { domid: moved } = await p.migrate(domid, 'a', 'b', { link: fast });
+      p.runUntil(() => b.consoleOutput(moved).includes('disk-writer:'), 30 * SEC);
+      const out = b.consoleOutput(moved);
+      expect(out).toMatch(/blkfront: xvda: reconnected/);
+      expect(out).toMatch(/disk-writer: 16000 blocks, 0 errors/);
+      // Read back on the target by a new guest: every block has the writer's pattern.
+      await p.run(b.toolstack.destroy(moved));
+      const reader = await b.create({
+        name: 'r',
+        kernel: '/boot/vmlinuz-xensim-pv',
+        memory: 32,
+        on_poweroff: 'preserve',
+        disk,
+        extra: 'init=disk-reader -- 16000 7',
+      });
+      p.runUntil(() => b.consoleOutput(reader).includes('disk-reader:'), 30 * SEC);
+      expect(b.consoleOutput(reader)).toMatch(/disk-reader: 16000 blocks, 0 mismatches, 0 errors/);
+    } finally {
+      pool?.dispose();
+      pool = undefined;
+      fs.rmSync(root, { recursive: true, force: true });
+    }
   });
 });

@@ -20,7 +20,7 @@ import { parseXenbusState, XenbusState } from '../../../hypercalls/io/xenbus.js'
 import { blkbackMachine, type BackendEvent } from '../backend-machine.js';
 import type { BackendPlatform, BackendWatch, GrantMapping, LocalPage } from '../platform.js';
 import { SyncBlockFile, type BlockFile } from './block-file.js';
-import { BlkifProcessor } from './blkif-processor.js';
+import { BLKIF_BOUNCE_PAGES, BlkifProcessor } from './blkif-processor.js';
 import { newBlkbackMetrics, type BlkbackMetrics } from './metrics.js';
 
 /** Requests handled per event before the rest is deferred to a fresh event (fairness between devices). */
@@ -245,7 +245,10 @@ export class BlkbackDevice {
     }
     const proto = xs.read(`${fe}/protocol`) ?? XEN_IO_PROTO_ABI_X86_64;
     if (proto !== XEN_IO_PROTO_ABI_X86_64) return this.fail(`unknown fe protocol ${proto}`);
-    const bounce = this.p.grants.allocPages(BLKIF_MAX_SEGMENTS_PER_REQUEST);
+    // Enough bounce pages for a whole merged read to take one GNTTABOP_copy; 11 will do if dom0 is short.
+    const bounce =
+      this.p.grants.allocPages(BLKIF_BOUNCE_PAGES) ??
+      this.p.grants.allocPages(BLKIF_MAX_SEGMENTS_PER_REQUEST);
     if (!bounce) return this.fail('no dom0 pages for bounce buffers');
     const mapping = this.p.grants.map(this.frontendDomid, ref, false);
     if (mapping.status !== GNTST_okay || mapping.bytes === undefined) {

@@ -24,16 +24,26 @@ import {
   BLKIF_OP_READ,
   BLKIF_OP_WRITE,
   BLKIF_OP_WRITE_BARRIER,
+  BLKIF_REQ_ID_OFF,
+  BLKIF_REQ_NR_SEGMENTS_OFF,
+  BLKIF_REQ_OPERATION_OFF,
+  BLKIF_REQ_SECTOR_NUMBER_OFF,
+  BLKIF_REQ_SEG_OFF,
   BLKIF_REQUEST_BYTES,
+  BLKIF_RESPONSE_BYTES,
   BLKIF_RING_ENTRY_BYTES,
+  BLKIF_RSP_ID_OFF,
+  BLKIF_RSP_OPERATION_OFF,
+  BLKIF_RSP_STATUS_OFF,
   BLKIF_RSP_EOPNOTSUPP,
   BLKIF_RSP_ERROR,
   BLKIF_RSP_OKAY,
   BLKIF_SECTOR_BYTES,
+  BLKIF_SECTORS_PER_PAGE,
+  BLKIF_SEGMENT_BYTES,
   checkBlkifRequest,
   readBlkifRequest,
   readBlkifRequestDiscard,
-  writeBlkifResponse,
   type BlkifRequest,
 } from '../../../hypercalls/io/blkif.js';
 import { BackRing, type IoResult } from '../../../hypercalls/io/ring.js';
@@ -62,7 +72,10 @@ export interface BlkifProcessorDeps {
   readonly frontendDomid: number;
   readonly copy: GrantCopyFn;
   readonly disk: BlkifDisk;
-  /** At least BLKIF_MAX_SEGMENTS_PER_REQUEST of dom0's pages. */
+  /**
+   * At least BLKIF_MAX_SEGMENTS_PER_REQUEST of dom0's pages; with BLKIF_BOUNCE_PAGES, the reads
+   * merged into one host read also share one GNTTABOP_copy.
+   */
   readonly bounce: readonly LocalPage[];
   readonly metrics?: BlkbackMetrics;
 }
@@ -94,27 +107,16 @@ const faulted = (fault: string): Handled => ({ status: BLKIF_RSP_ERROR, fault })
 
 /** Requests merged into one host read at most (4 x 44 KiB, within Linux's default max_sectors_kb). */
 const MERGE_MAX = 4;
+/** Segments of a full merged read. */
+const MERGE_SEGS = MERGE_MAX * BLKIF_MAX_SEGMENTS_PER_REQUEST;
+/** Bounce pages that let a whole merged read go through one GNTTABOP_copy. */
+export const BLKIF_BOUNCE_PAGES = MERGE_SEGS;
 
-const SCRATCH_BYTES = MERGE_MAX * BLKIF_MAX_SEGMENTS_PER_REQUEST * PAGE_SIZE;
+const SCRATCH_BYTES = MERGE_SEGS * PAGE_SIZE;
 const CACHE_LINE_BYTES = 64;
-
-type Seg = BlkifRequest['seg'][number];
-
-/** Sectors covered by the segments. */
-const sectorsOf = (req: BlkifRequest): number => {
-  let n = 0;
-  for (const s of req.seg) n += s.last_sect - s.first_sect + 1;
-  return n;
-};
-
-/** The segments are one run on disk: each but the last ends its page, each but the first starts one. */
-const oneRun = (req: BlkifRequest): boolean => {
-  for (let i = 0; i + 1 < req.seg.length; i++) {
-    if ((req.seg[i] as Seg).last_sect !== 7 || (req.seg[i + 1] as Seg).first_sect !== 0)
-      return false;
-  }
-  return req.seg.length > 0;
-};
+const LAST_SECT = BLKIF_SECTORS_PER_PAGE - 1;
+/** 2^53 / 2^32: a sector_number whose high word reaches this is left to the BigInt parser. */
+const SAFE_HIGH_WORD = 0x20_0000;
 
 export class BlkifProcessor {
   readonly ring: BackRing;
@@ -124,8 +126,17 @@ export class BlkifProcessor {
   /** Private copies of the slots being handled (one per request of a merged read). */
   private readonly slots: Uint8Array[] = [];
   private readonly slotViews: DataView[] = [];
-  /** The parsed requests of a merged read. */
-  private readonly plugged: BlkifRequest[] = [];
+  /**
+   * The reads of a merged read, scanned straight from their private slots (no objects): for slot k
+   * its first sector, segment count and sector count; segment j of the plug (all slots' segments
+   * in order) in runGref/runFirst/runLast.
+   */
+  private readonly plugSector = new Float64Array(MERGE_MAX);
+  private readonly plugNseg = new Uint8Array(MERGE_MAX);
+  private readonly plugSectors = new Uint16Array(MERGE_MAX);
+  private readonly runGref = new Uint32Array(MERGE_SEGS);
+  private readonly runFirst = new Uint8Array(MERGE_SEGS);
+  private readonly runLast = new Uint8Array(MERGE_SEGS);
   /** Reused GNTTABOP_copy ops, one per segment, with their `u` unions for each side. */
   private readonly ops: gnttab_copy[] = [];
   private readonly localU: { gmfn: number }[] = [];
@@ -145,8 +156,12 @@ export class BlkifProcessor {
     CACHE_LINE_BYTES,
     SCRATCH_BYTES,
   );
+  /** The scratch range handed to the file last time. */
+  private lastRange: Uint8Array = this.scratch;
   /** scratchPages[p]: page p of the scratch buffer. */
   private readonly scratchPages: Uint8Array[] = [];
+  /** ringSlots[i]: the request bytes of ring entry i in the shared page (views made once). */
+  private readonly ringSlots: Uint8Array[] = [];
   /** Set once a fault was found: the ring is never read again. */
   private dead: string | null = null;
 
@@ -160,10 +175,14 @@ export class BlkifProcessor {
       this.slots.push(slot);
       this.slotViews.push(new DataView(slot.buffer));
     }
+    for (let i = 0; i < ring.size; i++) {
+      const off = ring.slotOffset(i);
+      this.ringSlots.push(ringBytes.subarray(off, off + BLKIF_REQUEST_BYTES));
+    }
     for (let i = 0; i < MERGE_MAX * BLKIF_MAX_SEGMENTS_PER_REQUEST; i++) {
       this.scratchPages.push(this.scratch.subarray(i * PAGE_SIZE, (i + 1) * PAGE_SIZE));
     }
-    for (let i = 0; i < BLKIF_MAX_SEGMENTS_PER_REQUEST; i++) {
+    for (let i = 0; i < MERGE_SEGS; i++) {
       this.ops.push({
         source: { u: {}, domid: 0, offset: 0 },
         dest: { u: {}, domid: 0, offset: 0 },
@@ -237,96 +256,179 @@ export class BlkifProcessor {
     if (this.ring.pushResponsesAndCheckNotify()) out.notify = true;
   }
 
-  /** make_response: the id and operation come from the private copy of the request in slot `k`. */
+  /**
+   * make_response: fills the response slot in place (as Linux does through RING_GET_RESPONSE): its
+   * 16 bytes zeroed, then the id and operation of the private copy of the request in slot `k`, and
+   * the status, at blkif.h's offsets (the bytes writeBlkifResponse would write; a test pins it).
+   */
   private respond(out: ProcessOutcome, status: number, k: number): boolean {
     const off = this.ring.produceResponse();
     if (!off.ok) return false;
-    const view = this.slotViews[k] as DataView;
-    const w = writeBlkifResponse(this.ring.view, off.value, {
-      id: view.getBigUint64(8, true),
-      operation: view.getUint8(0),
-      status,
-    });
+    const at = off.value;
+    const v = this.ring.view;
+    const req = this.slotViews[k] as DataView;
+    for (let b = 0; b < BLKIF_RESPONSE_BYTES; b += 4) v.setUint32(at + b, 0, true);
+    v.setUint32(at + BLKIF_RSP_ID_OFF, req.getUint32(BLKIF_REQ_ID_OFF, true), true);
+    v.setUint32(at + BLKIF_RSP_ID_OFF + 4, req.getUint32(BLKIF_REQ_ID_OFF + 4, true), true);
+    v.setUint8(at + BLKIF_RSP_OPERATION_OFF, req.getUint8(BLKIF_REQ_OPERATION_OFF));
+    v.setInt16(at + BLKIF_RSP_STATUS_OFF, status, true);
     if (status !== BLKIF_RSP_OKAY) this.metrics.errorResponses++;
     out.responses++;
-    return w.ok;
+    return true;
   }
 
   /** Copies the request slot at `off` into private slot `k` (read once: the frontend may rewrite it). */
   private load(k: number, off: number): void {
-    (this.slots[k] as Uint8Array).set(this.ringBytes.subarray(off, off + BLKIF_REQUEST_BYTES));
-  }
-
-  /** A read in private slot `k` that may join a merged read: valid, within the disk, one run. */
-  private mergeableRead(k: number): BlkifRequest | null {
-    const view = this.slotViews[k] as DataView;
-    if (view.getUint8(0) !== BLKIF_OP_READ) return null;
-    const parsed = readBlkifRequest(view, 0);
-    if (!parsed.ok) return null;
-    const checked = checkBlkifRequest(parsed.value);
-    if (!checked.ok || this.span(checked.value) < 0 || !oneRun(checked.value)) return null;
-    return checked.value;
+    const entry = (off - this.ring.slotOffset(0)) / BLKIF_RING_ENTRY_BYTES;
+    const shared = this.ringSlots[entry] ?? this.ringBytes.subarray(off, off + BLKIF_REQUEST_BYTES);
+    (this.slots[k] as Uint8Array).set(shared);
   }
 
   /**
-   * The plug: with a mergeable read in slot 0, takes the reads queued right behind it that continue
-   * it on disk (at most MERGE_MAX, within the budget). Returns how many requests were gathered in
-   * `plugged` (served by mergedRead, a lone read too); 0 when slot 0 is not such a read.
+   * Scans private slot `k` as a read the merged path serves, straight from its bytes: READ with
+   * 1..11 segments, each within its page, together one run on disk (each segment but the last ends
+   * its page, each but the first starts one), all within the disk. Its segments go to the run
+   * arrays from `base`. Returns its sector count, or -1: anything else (a fault included) is left
+   * to the full parser in handle(), so the answers are the same.
+   */
+  private scanRead(k: number, base: number): number {
+    const v = this.slotViews[k] as DataView;
+    if (v.getUint8(BLKIF_REQ_OPERATION_OFF) !== BLKIF_OP_READ) return -1;
+    const nseg = v.getUint8(BLKIF_REQ_NR_SEGMENTS_OFF);
+    if (nseg < 1 || nseg > BLKIF_MAX_SEGMENTS_PER_REQUEST) return -1;
+    let n = 0;
+    for (let i = 0; i < nseg; i++) {
+      const so = BLKIF_REQ_SEG_OFF + i * BLKIF_SEGMENT_BYTES;
+      const first = v.getUint8(so + 4);
+      const last = v.getUint8(so + 5);
+      if (last > LAST_SECT || first > last) return -1;
+      if ((i > 0 && first !== 0) || (i + 1 < nseg && last !== LAST_SECT)) return -1;
+      this.runGref[base + i] = v.getUint32(so, true);
+      this.runFirst[base + i] = first;
+      this.runLast[base + i] = last;
+      n += last - first + 1;
+    }
+    const high = v.getUint32(BLKIF_REQ_SECTOR_NUMBER_OFF + 4, true);
+    if (high >= SAFE_HIGH_WORD) return -1;
+    const sector = high * 0x1_0000_0000 + v.getUint32(BLKIF_REQ_SECTOR_NUMBER_OFF, true);
+    if (sector + n > this.deps.disk.sectors) return -1;
+    this.plugSector[k] = sector;
+    this.plugNseg[k] = nseg;
+    this.plugSectors[k] = n;
+    return n;
+  }
+
+  /**
+   * The plug: with a read the merged path serves in slot 0, takes the reads queued right behind it
+   * that continue it on disk (at most MERGE_MAX, within the budget). Returns how many requests were
+   * gathered (served by mergedRead, a lone read too); 0 when slot 0 is not such a read.
    */
   private plug(left: number): number {
-    const first = this.mergeableRead(0);
-    if (first === null) return 0;
-    this.plugged[0] = first;
+    if (this.scanRead(0, 0) < 0) return 0;
     let n = 1;
-    let prev = first;
-    let end = first.sector_number + BigInt(sectorsOf(first));
+    let segs = this.plugNseg[0] as number;
+    let end = (this.plugSector[0] as number) + (this.plugSectors[0] as number);
     while (n < MERGE_MAX && left >= n && this.ring.unconsumedRequests() > 0) {
-      if ((prev.seg[prev.seg.length - 1] as Seg).last_sect !== 7) break;
+      if (this.runLast[segs - 1] !== LAST_SECT) break;
       this.load(n, this.ring.slotOffset(this.ring.reqCons));
-      const next = this.mergeableRead(n);
-      if (next === null || next.sector_number !== end || (next.seg[0] as Seg).first_sect !== 0)
+      if (this.scanRead(n, segs) < 0 || this.plugSector[n] !== end || this.runFirst[segs] !== 0)
         break;
       const c = this.ring.consumeRequest();
       if (!c.ok || c.value === undefined) break;
-      this.plugged[n++] = next;
-      prev = next;
-      end += BigInt(sectorsOf(next));
+      segs += this.plugNseg[n] as number;
+      end += this.plugSectors[n] as number;
+      n++;
     }
     return n;
   }
 
   /**
-   * Serves the `n` plugged reads (one or more) with one host read into the scratch buffer, then each in order:
-   * its pages into the bounce pages, one GNTTABOP_copy batch, its response. Returns a fault.
+   * Serves the `n` plugged reads (one or more) with one host read into the scratch buffer, the
+   * pages into the bounce pages, and GNTTABOP_copy into the frontend's pages: one batch for them
+   * all when there are bounce pages enough, else one per request. Then the responses in order; a
+   * failed copy answers its request with an error and is a fault. Returns the fault.
    */
   private mergedRead(out: ProcessOutcome, n: number): string | null {
     const m = this.metrics;
     m.readReqs += n;
-    const first = this.plugged[0] as BlkifRequest;
-    let bytes = 0;
-    for (let k = 0; k < n; k++) bytes += sectorsOf(this.plugged[k] as BlkifRequest);
-    bytes *= BLKIF_SECTOR_BYTES;
-    const start = (first.seg[0] as Seg).first_sect * BLKIF_SECTOR_BYTES;
-    const pos = Number(first.sector_number) * BLKIF_SECTOR_BYTES;
-    const r = this.deps.disk.file.readAt(this.scratch.subarray(start, start + bytes), pos);
-    let page = 0;
+    let segs = 0;
+    let sectors = 0;
     for (let k = 0; k < n; k++) {
-      const req = this.plugged[k] as BlkifRequest;
-      if (!r.ok) {
+      segs += this.plugNseg[k] as number;
+      sectors += this.plugSectors[k] as number;
+    }
+    const start = (this.runFirst[0] as number) * BLKIF_SECTOR_BYTES;
+    const bytes = sectors * BLKIF_SECTOR_BYTES;
+    const pos = (this.plugSector[0] as number) * BLKIF_SECTOR_BYTES;
+    const r = this.deps.disk.file.readAt(this.scratchRange(start, bytes), pos);
+    if (!r.ok) {
+      for (let k = 0; k < n; k++) {
         if (!this.respond(out, BLKIF_RSP_ERROR, k)) return 'blkback: response slot lost';
-        continue;
       }
-      this.moveRun(req, 0, req.seg.length, false, page);
-      page += req.seg.length;
-      const c = this.copySegments(req, false);
-      if (c !== null) {
-        this.respond(out, BLKIF_RSP_ERROR, k);
-        return c;
+      return null;
+    }
+    const batched = segs <= this.deps.bounce.length;
+    if (batched) {
+      this.drainRun(0, segs);
+      const rc = this.issueCopies(segs);
+      if (rc !== null) return this.failPlug(out, 0, rc);
+    }
+    let base = 0;
+    for (let k = 0; k < n; k++) {
+      const nseg = this.plugNseg[k] as number;
+      if (!batched) {
+        this.drainRun(base, nseg);
+        const rc = this.issueCopies(nseg);
+        if (rc !== null) return this.failPlug(out, k, rc);
       }
-      m.sectorsRead += sectorsOf(req);
+      for (let i = 0; i < nseg; i++) {
+        const op = this.ops[batched ? base + i : i] as gnttab_copy;
+        if (op.status !== GNTST_okay) {
+          this.respond(out, BLKIF_RSP_ERROR, k);
+          const ref = this.runGref[base + i] as number;
+          return `blkback: grant copy of seg[${i}] gref ${ref}: ${gntstMessage(op.status ?? -1)}`;
+        }
+      }
+      m.sectorsRead += this.plugSectors[k] as number;
       if (!this.respond(out, BLKIF_RSP_OKAY, k)) return 'blkback: response slot lost';
+      base += nseg;
     }
     return null;
+  }
+
+  /** Bytes start..start+bytes of the scratch buffer (the last view is kept: runs repeat). */
+  private scratchRange(start: number, bytes: number): Uint8Array {
+    const last = this.lastRange;
+    if (last.byteOffset === this.scratch.byteOffset + start && last.length === bytes) return last;
+    this.lastRange = this.scratch.subarray(start, start + bytes);
+    return this.lastRange;
+  }
+
+  /** The copy hypercall itself failed: request `k` of the plug gets an error; a fault. */
+  private failPlug(out: ProcessOutcome, k: number, fault: string): string {
+    this.respond(out, BLKIF_RSP_ERROR, k);
+    return fault;
+  }
+
+  /**
+   * Segments from..from+count-1 of the plug: scratch page j of the run (where segment j sits, at
+   * its in-page offset) into bounce page j - from, and the GNTTABOP_copy op j - from that takes it
+   * on to the frontend's granted page.
+   */
+  private drainRun(from: number, count: number): void {
+    const bounce = this.deps.bounce;
+    const fe = this.deps.frontendDomid;
+    for (let j = 0; j < count; j++) {
+      const seg = from + j;
+      const page = bounce[j] as LocalPage;
+      const sp = this.scratchPages[seg] as Uint8Array;
+      const first = this.runFirst[seg] as number;
+      const offset = first * BLKIF_SECTOR_BYTES;
+      const len = ((this.runLast[seg] as number) - first + 1) * BLKIF_SECTOR_BYTES;
+      if (len === PAGE_SIZE) page.bytes.set(sp);
+      else page.bytes.set(sp.subarray(offset, offset + len), offset);
+      this.setCopy(j, page.gmfn, this.runGref[seg] as number, offset, len, false, fe);
+    }
   }
 
   private handle(): Handled {
@@ -432,28 +534,13 @@ export class BlkifProcessor {
     const nseg = req.seg.length;
     for (let i = 0; i < nseg; i++) {
       const s = req.seg[i] as BlkifRequest['seg'][number];
-      const op = this.ops[i] as gnttab_copy;
-      const page = this.deps.bounce[i] as LocalPage;
       const offset = s.first_sect * BLKIF_SECTOR_BYTES;
-      const local = fromFrontend ? op.dest : op.source;
-      const remote = fromFrontend ? op.source : op.dest;
-      const lu = this.localU[i] as { gmfn: number };
-      lu.gmfn = page.gmfn;
-      local.u = lu;
-      local.domid = DOMID_SELF;
-      local.offset = offset;
-      const ru = this.remoteU[i] as { ref: number };
-      ru.ref = s.gref;
-      remote.u = ru;
-      remote.domid = fe;
-      remote.offset = offset;
-      op.len = (s.last_sect - s.first_sect + 1) * BLKIF_SECTOR_BYTES;
-      op.flags = fromFrontend ? GNTCOPY_source_gref : GNTCOPY_dest_gref;
-      op.status = 1;
+      const len = (s.last_sect - s.first_sect + 1) * BLKIF_SECTOR_BYTES;
+      const gmfn = (this.deps.bounce[i] as LocalPage).gmfn;
+      this.setCopy(i, gmfn, s.gref, offset, len, fromFrontend, fe);
     }
-    this.metrics.grantCopies += nseg;
-    const rc = this.deps.copy(this.ops, nseg);
-    if (rc < 0) return `blkback: GNTTABOP_copy failed (${rc})`;
+    const rc = this.issueCopies(nseg);
+    if (rc !== null) return rc;
     for (let i = 0; i < nseg; i++) {
       const st = (this.ops[i] as gnttab_copy).status;
       if (st !== GNTST_okay) {
@@ -462,6 +549,41 @@ export class BlkifProcessor {
       }
     }
     return null;
+  }
+
+  /** Fills reused op `i`: dom0's frame `gmfn` and the frontend's `gref`, same offset both sides. */
+  private setCopy(
+    i: number,
+    gmfn: number,
+    gref: number,
+    offset: number,
+    len: number,
+    fromFrontend: boolean,
+    fe: number,
+  ): void {
+    const op = this.ops[i] as gnttab_copy;
+    const local = fromFrontend ? op.dest : op.source;
+    const remote = fromFrontend ? op.source : op.dest;
+    const lu = this.localU[i] as { gmfn: number };
+    lu.gmfn = gmfn;
+    local.u = lu;
+    local.domid = DOMID_SELF;
+    local.offset = offset;
+    const ru = this.remoteU[i] as { ref: number };
+    ru.ref = gref;
+    remote.u = ru;
+    remote.domid = fe;
+    remote.offset = offset;
+    op.len = len;
+    op.flags = fromFrontend ? GNTCOPY_source_gref : GNTCOPY_dest_gref;
+    op.status = 1;
+  }
+
+  /** GNTTABOP_copy of ops 0..count-1; a fault when the hypercall itself fails (each op has its status). */
+  private issueCopies(count: number): string | null {
+    this.metrics.grantCopies += count;
+    const rc = this.deps.copy(this.ops, count);
+    return rc < 0 ? `blkback: GNTTABOP_copy failed (${rc})` : null;
   }
 
   /**
@@ -490,7 +612,7 @@ export class BlkifProcessor {
         bytes += (last.last_sect + 1) * BLKIF_SECTOR_BYTES;
         j++;
       }
-      const buf = this.scratch.subarray(start, start + bytes);
+      const buf = this.scratchRange(start, bytes);
       if (write) this.moveRun(req, i, j, true);
       const r = write ? file.writeAt(buf, pos) : file.readAt(buf, pos);
       if (!r.ok) return r.error;
