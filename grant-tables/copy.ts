@@ -1,7 +1,9 @@
 // GNTTABOP_copy: copies bytes between a granted page and the caller's own page, or between two
-// granted pages, with the checks of xen/common/grant_table.c (gnttab_copy_lock_domain,
-// acquire_grant_for_copy, gnttab_copy_buf). Source and destination are validated before any byte moves.
+// granted pages, with the checks of xen/common/grant_table.c (gnttab_copy, gnttab_copy_one,
+// gnttab_copy_lock_domain, acquire_grant_for_copy, gnttab_copy_buf). Source and destination are
+// validated before any byte moves.
 
+import { err, ok, XEN_EFAULT, type XenResult } from '../hypercalls/errno.js';
 import {
   GNTCOPY_dest_gref,
   GNTCOPY_source_gref,
@@ -19,12 +21,35 @@ import {
 import { PAGE_SIZE } from '../hypercalls/types.js';
 import { DOMID_SELF } from '../hypercalls/xen.js';
 import { PGC_allocated } from '../hypervisor/memory/frame-table.js';
+import { copyFrameBytes } from './frame-copy.js';
 import { GNTPIN_devw_mask, GNTPIN_hstw_mask, type GrantTable } from './grant-table.js';
 import type { GrantContext } from './map-unmap.js';
 import { isStruct, u16, u32 } from './validate.js';
 
-/** Below this length a byte loop is cheaper than `subarray` + `set`. */
-const SMALL_COPY_BYTES = 128;
+/**
+ * The domains of the previous op of a batch: gnttab_copy keeps its domain locks from one op to the
+ * next while they name the same domains (gnttab_copy_lock_domains reuses `struct gnttab_copy_buf`).
+ * Nothing else runs between two ops of one call, so a table found once stays the live one. Each
+ * side is a key (domid * 2 + by-gref, -1 for none yet), and a table or, when null, a status.
+ */
+class LockCache {
+  srcKey = -1;
+  srcTable: GrantTable | null = null;
+  srcStatus = 0;
+  dstKey = -1;
+  dstTable: GrantTable | null = null;
+  dstStatus = 0;
+
+  reset(): void {
+    this.srcKey = -1;
+    this.srcTable = null;
+    this.dstKey = -1;
+    this.dstTable = null;
+  }
+}
+
+/** One cache for every batch: batches never nest. */
+const locks = new LockCache();
 
 /** gnttab_copy_lock_domain: only DOMID_SELF may name a frame directly; returns a table or a status. */
 function lockDomain(
@@ -75,8 +100,25 @@ function claim(
   return mfn;
 }
 
-export function grantCopy(ctx: GrantContext, lgt: GrantTable, op: Record<string, unknown>): void {
-  op.status = copyOne(ctx, lgt, op);
+/**
+ * gnttab_copy: `count` ops in order, each with its own status; an op that cannot be read stops the
+ * batch with -EFAULT (earlier ops keep their status and their bytes).
+ */
+export function grantCopyBatch(
+  ctx: GrantContext,
+  lgt: GrantTable,
+  uops: unknown,
+  count: number,
+): XenResult<number> {
+  if (count === 0) return ok(0);
+  if (!Array.isArray(uops) || uops.length < count) return err(XEN_EFAULT);
+  locks.reset();
+  for (let i = 0; i < count; i++) {
+    const op: unknown = uops[i];
+    if (!isStruct(op)) return err(XEN_EFAULT);
+    op.status = copyOne(ctx, lgt, op);
+  }
+  return ok(0);
 }
 
 function copyOne(ctx: GrantContext, lgt: GrantTable, op: Record<string, unknown>): number {
@@ -86,10 +128,26 @@ function copyOne(ctx: GrantContext, lgt: GrantTable, op: Record<string, unknown>
   if (!isStruct(src) || !isStruct(dst) || flags < 0) return GNTST_general_error;
   const srcGref = (flags & GNTCOPY_source_gref) !== 0;
   const dstGref = (flags & GNTCOPY_dest_gref) !== 0;
-  const st = lockDomain(ctx, lgt, u16(src.domid), srcGref);
-  if (typeof st === 'number') return st;
-  const dt = lockDomain(ctx, lgt, u16(dst.domid), dstGref);
-  if (typeof dt === 'number') return dt;
+  const sDom = u16(src.domid);
+  const sKey = sDom < 0 ? -1 : sDom * 2 + (srcGref ? 1 : 0);
+  if (sKey < 0 || sKey !== locks.srcKey) {
+    const t = lockDomain(ctx, lgt, sDom, srcGref);
+    locks.srcKey = sKey;
+    locks.srcTable = typeof t === 'number' ? null : t;
+    locks.srcStatus = typeof t === 'number' ? t : GNTST_okay;
+  }
+  const st = locks.srcTable;
+  if (st === null) return locks.srcStatus;
+  const dDom = u16(dst.domid);
+  const dKey = dDom < 0 ? -1 : dDom * 2 + (dstGref ? 1 : 0);
+  if (dKey < 0 || dKey !== locks.dstKey) {
+    const t = lockDomain(ctx, lgt, dDom, dstGref);
+    locks.dstKey = dKey;
+    locks.dstTable = typeof t === 'number' ? null : t;
+    locks.dstStatus = typeof t === 'number' ? t : GNTST_okay;
+  }
+  const dt = locks.dstTable;
+  if (dt === null) return locks.dstStatus;
   const smfn = claim(ctx, lgt.domid, st, src, srcGref, true);
   if (smfn < 0) return smfn;
   const dmfn = claim(ctx, lgt.domid, dt, dst, dstGref, false);
@@ -100,14 +158,7 @@ function copyOne(ctx: GrantContext, lgt: GrantTable, op: Record<string, unknown>
   if (soff < 0 || doff < 0 || len < 0 || soff + len > PAGE_SIZE || doff + len > PAGE_SIZE) {
     return GNTST_bad_copy_arg;
   }
-  const frames = ctx.mm.frames;
-  const dv = frames.view(dmfn);
-  const sv = frames.peek(smfn);
-  if (sv === undefined) dv.fill(0, doff, doff + len);
-  else if (len === PAGE_SIZE) dv.set(sv);
-  else if (len > SMALL_COPY_BYTES) dv.set(sv.subarray(soff, soff + len), doff);
-  // Small copies (packet headers): a byte loop beats creating a subarray.
-  else for (let i = 0; i < len; i++) dv[doff + i] = sv[soff + i] as number;
+  copyFrameBytes(ctx.mm.frames, dmfn, doff, smfn, soff, len);
   ctx.mm.markDirtyMfn(dmfn);
   return GNTST_okay;
 }

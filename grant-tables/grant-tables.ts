@@ -27,7 +27,7 @@ import {
 import { PAGE_SIZE, type DomId } from '../hypercalls/types.js';
 import type { MachineMemory } from '../hypervisor/memory/machine-memory.js';
 import type { CallerContext, GrantTableSubsystem } from '../hypervisor/subsystems.js';
-import { grantCopy } from './copy.js';
+import { grantCopyBatch } from './copy.js';
 import { GrantTable } from './grant-table.js';
 import { mapGrantRef, unmapGrantRef, unmapHandle, type GrantContext } from './map-unmap.js';
 import { getVersion, growTable, querySize, setupTable, setVersion } from './table-ops.js';
@@ -93,7 +93,7 @@ export class GrantTables implements GrantTableSubsystem, GrantContext {
       case GNTTABOP_unmap_grant_ref:
         return this.batch(lgt, uops, count, unmapGrantRef);
       case GNTTABOP_copy:
-        return this.batch(lgt, uops, count, grantCopy);
+        return grantCopyBatch(this, lgt, uops, count);
       case GNTTABOP_transfer:
         return this.batch(lgt, uops, count, grantTransfer);
       case GNTTABOP_setup_table:

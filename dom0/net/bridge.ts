@@ -56,6 +56,16 @@ export class Bridge {
   private readonly clock: BridgeClock;
   private readonly portList: BridgePort[] = [];
   private readonly fdb = new Map<number, Map<number, FdbEntry>>();
+  /**
+   * The entries the last learn and the last lookup found, by (vid, mac): a stream of frames between
+   * two ports hits the same two entries again and again. Cleared whenever an entry is deleted.
+   */
+  private hitLearn: FdbEntry | null = null;
+  private hitLearnVid = -1;
+  private hitLearnMac = -1;
+  private hitLookup: FdbEntry | null = null;
+  private hitLookupVid = -1;
+  private hitLookupMac = -1;
   /** The frame being forwarded, untagged and tagged, each made at most once per input. */
   private egUntagged: Uint8Array | null = null;
   private egTagged: Uint8Array | null = null;
@@ -94,6 +104,7 @@ export class Bridge {
     const port = this.portList[i] as BridgePort;
     this.portList.splice(i, 1);
     port.bridgeName = null;
+    this.forgetHits();
     for (const table of this.fdb.values()) {
       for (const [mac, e] of table) if (e.port === port) table.delete(mac);
     }
@@ -108,7 +119,7 @@ export class Bridge {
   /** br_handle_frame: a frame arrives on `port` (as on its wire: tagged or not). */
   input(port: BridgePort, frame: Uint8Array): void {
     const now = this.clock.now();
-    for (const tap of port.taps) tap(frame, now, 'in');
+    if (port.taps.length !== 0) for (const tap of port.taps) tap(frame, now, 'in');
     if (port.bridgeName !== this.name) return this.drop(port, 'port not on bridge');
     port.counters.rxFrames++;
     port.counters.rxBytes += frame.length;
@@ -158,35 +169,58 @@ export class Bridge {
     else f = this.egTagged ??= tagFrame(frame, vid);
     p.counters.txFrames++;
     p.counters.txBytes += f.length;
-    for (const tap of p.taps) tap(f, now, 'out');
+    if (p.taps.length !== 0) for (const tap of p.taps) tap(f, now, 'out');
     p.deliver(f);
   }
 
+  private forgetHits(): void {
+    this.hitLearn = this.hitLookup = null;
+    this.hitLearnVid = this.hitLookupVid = -1;
+  }
+
   private learn(vid: number, mac: number, port: BridgePort, now: number): void {
+    const hit = this.hitLearn;
+    if (hit !== null && this.hitLearnVid === vid && this.hitLearnMac === mac) {
+      hit.port = port;
+      hit.seenNs = now;
+      return;
+    }
     let table = this.fdb.get(vid);
     if (!table) {
       table = new Map();
       this.fdb.set(vid, table);
     }
-    const e = table.get(mac);
-    if (e) {
-      e.port = port;
-      e.seenNs = now;
+    let entry = table.get(mac);
+    if (entry) {
+      entry.port = port;
+      entry.seenNs = now;
     } else {
-      table.set(mac, { port, seenNs: now });
+      entry = { port, seenNs: now };
+      table.set(mac, entry);
       this.counters.learned++;
     }
+    this.hitLearn = entry;
+    this.hitLearnVid = vid;
+    this.hitLearnMac = mac;
   }
 
   private lookup(vid: number, mac: number, now: number): FdbEntry | undefined {
-    const table = this.fdb.get(vid);
-    const e = table?.get(mac);
-    if (!e) return undefined;
+    let e: FdbEntry | undefined;
+    if (this.hitLookup !== null && this.hitLookupVid === vid && this.hitLookupMac === mac) {
+      e = this.hitLookup;
+    } else {
+      e = this.fdb.get(vid)?.get(mac);
+      if (!e) return undefined;
+    }
     if (now - e.seenNs > this.ageingNs) {
-      table?.delete(mac);
+      this.fdb.get(vid)?.delete(mac);
+      this.forgetHits();
       this.counters.aged++;
       return undefined;
     }
+    this.hitLookup = e;
+    this.hitLookupVid = vid;
+    this.hitLookupMac = mac;
     return e;
   }
 
@@ -198,6 +232,7 @@ export class Bridge {
       for (const [mac, e] of table) {
         if (now - e.seenNs > this.ageingNs) {
           table.delete(mac);
+          this.forgetHits();
           n++;
         }
       }

@@ -17,6 +17,12 @@ export class PoolPage {
   readonly pool: FramePool;
   /** Live references to frames in this page. */
   refs = 0;
+  /**
+   * The frame object last carved at each 8-byte slot, reused when the same length is carved there
+   * again: the page is carved afresh only once every frame in it was released, so nobody may still
+   * hold one (a holder past delivery retains it, which keeps the page from being carved again).
+   */
+  readonly carved: (PageFrame | undefined)[] = [];
 
   constructor(src: PoolPageSource, pool: FramePool) {
     this.src = src;
@@ -65,10 +71,15 @@ export class FramePool {
       p = this.cur = next;
       this.pos = 0;
     }
-    const b = p.src.bytes;
-    const f = new PageFrame(b.buffer as ArrayBuffer, b.byteOffset + this.pos, len);
-    f.page = p;
-    f.pageOffset = this.pos;
+    const slot = this.pos >>> 3;
+    let f = p.carved[slot];
+    if (f === undefined || f.length !== len) {
+      const b = p.src.bytes;
+      f = new PageFrame(b.buffer as ArrayBuffer, b.byteOffset + this.pos, len);
+      f.page = p;
+      f.pageOffset = this.pos;
+      p.carved[slot] = f;
+    }
     p.refs++;
     // Keep every frame 8-byte aligned.
     this.pos = (this.pos + len + 7) & ~7;

@@ -327,7 +327,17 @@ export class NetStack {
     }
   }
 
-  private sendArp(op: number, dstMac: number, tpa: number): void {
+  /**
+   * inetdev_send_gratuitous_arp (net/ipv4/devinet.c, on NETDEV_NOTIFY_PEERS): an ARP request for
+   * each configured address with sender = target = that address, broadcast, so bridges learn the
+   * MAC's port and peers refresh their caches. Returns the frames sent (none without an address).
+   */
+  announce(): number {
+    if (this.config.ip === 0) return 0;
+    return this.sendArp(ARPOP_REQUEST, BROADCAST_MAC, this.config.ip) ? 1 : 0;
+  }
+
+  private sendArp(op: number, dstMac: number, tpa: number): boolean {
     const f = new Uint8Array(ETH_HLEN + ARP_LEN + 18); // padded to the 60-byte minimum
     putMac(f, 0, dstMac);
     putMac(f, 6, this.link.mac);
@@ -342,7 +352,7 @@ export class NetStack {
     put32(f, o + 14, this.config.ip);
     putMac(f, o + 18, op === ARPOP_REPLY ? dstMac : 0);
     put32(f, o + 24, tpa);
-    this.emit(f);
+    return this.emit(f);
   }
 
   private emit(f: Uint8Array): boolean {

@@ -16,6 +16,7 @@ import {
   FrontRing,
   SRING_REQ_PROD_OFF,
   SRING_RSP_EVENT_OFF,
+  SRING_RSP_PROD_OFF,
   sharedRingInit,
   type IoResult,
 } from '../../hypercalls/io/ring.js';
@@ -48,6 +49,10 @@ export interface NetfrontCounters {
 /** Largest frame netfront sends (XEN_NETIF_MAX_TX_SIZE). */
 export const NETFRONT_MAX_FRAME = 0xffff;
 
+/** nextResponse: no response waiting; the ring is broken. */
+const NO_RESPONSE = -1;
+const BAD_RING = -2;
+
 interface Buf {
   readonly pfn: number;
   readonly ref: number;
@@ -77,14 +82,21 @@ export class NetfrontCore {
   private readonly ringPfns: number[];
   private readonly txBufs: Buf[];
   private readonly rxBufs: Buf[];
-  private readonly txFreeIds: number[] = [];
+  /** A stack of free tx ids (txFreeTop of them). */
+  private readonly txFreeIds: Uint16Array;
+  private txFreeTop = 0;
   /** The rx buffer posted in each slot (indexed by slot). */
   private readonly rxSlotBuf: Int32Array;
   private readonly rxParts: Uint8Array[] = [];
+  /** rxView's cache, per rx buffer: the view, the page it was made of, its offset. */
+  private readonly rxViews: (Uint8Array | undefined)[];
+  private readonly rxViewPage: (Uint8Array | undefined)[];
+  private readonly rxViewOff: Int32Array;
   /** 1 while a tx id is on the ring. */
   private readonly txInFlight: Uint8Array;
   /** rx buffers whose responses were consumed, reposted once their frame is delivered. */
-  private readonly rxPending: number[] = [];
+  private readonly rxPending: Int32Array;
+  private rxPendingCount = 0;
   private rxReposted = false;
   /** A bad slot in a multi-slot frame: drop its remaining slots. */
   private skipRest = false;
@@ -103,7 +115,12 @@ export class NetfrontCore {
     this.ringPfns = rings.pfns;
     this.txBufs = txBufs;
     this.rxBufs = rxBufs;
-    for (let i = txBufs.length - 1; i >= 0; i--) this.txFreeIds.push(i);
+    this.txFreeIds = new Uint16Array(txBufs.length);
+    for (let i = txBufs.length - 1; i >= 0; i--) this.txFreeIds[this.txFreeTop++] = i;
+    this.rxPending = new Int32Array(rxBufs.length);
+    this.rxViews = new Array<Uint8Array | undefined>(rxBufs.length).fill(undefined);
+    this.rxViewPage = new Array<Uint8Array | undefined>(rxBufs.length).fill(undefined);
+    this.rxViewOff = new Int32Array(rxBufs.length);
     this.rxSlotBuf = new Int32Array(this.rx.size);
     this.txInFlight = new Uint8Array(txBufs.length);
   }
@@ -180,33 +197,41 @@ export class NetfrontCore {
 
   /** Tx slots free now. */
   get txFree(): number {
-    return Math.min(this.txFreeIds.length, this.tx.freeRequests());
+    const ring = this.tx.freeRequests();
+    return this.txFreeTop < ring ? this.txFreeTop : ring;
   }
 
-  /** xennet_start_xmit: false when the frame is too big or the ring is full (busy: try later). */
-  send(frame: Uint8Array): boolean {
+  /**
+   * xennet_start_xmit: false when the frame is too big or the ring is full (busy: try later).
+   * `more` is the stack's xmit_more: another frame follows at once, so the requests are published
+   * (RING_PUSH_REQUESTS_AND_CHECK_NOTIFY) and the backend notified once, after the last frame of
+   * the run; pushTx() publishes what was queued with `more`.
+   */
+  send(frame: Uint8Array, more = false): boolean {
     if (this.broken !== null || frame.length === 0 || frame.length > NETFRONT_MAX_FRAME) {
       return false;
     }
-    const slots = Math.ceil(frame.length / PAGE_SIZE);
+    const slots = frame.length <= PAGE_SIZE ? 1 : Math.ceil(frame.length / PAGE_SIZE);
     if (this.txFree < slots) {
       this.collectTx();
-      if (this.txFree < slots) return false;
+      if (this.txFree < slots) {
+        this.pushTx();
+        return false;
+      }
     }
     const v = this.tx.view;
     for (let k = 0; k < slots; k++) {
-      const id = this.txFreeIds[this.txFreeIds.length - 1] as number;
+      const id = this.txFreeIds[this.txFreeTop - 1] as number;
       const buf = this.txBufs[id] as Buf;
-      const chunk =
-        slots === 1
-          ? frame
-          : frame.subarray(k * PAGE_SIZE, Math.min(frame.length, (k + 1) * PAGE_SIZE));
       const bytes = this.io.writableView(buf.pfn);
       // Only before the first slot is produced can a failure leave the ring untouched.
       if (!bytes) return false;
-      this.txFreeIds.pop();
+      this.txFreeTop--;
       this.txInFlight[id] = 1;
-      bytes.set(chunk, 0);
+      const chunkBytes =
+        slots === 1 ? frame.length : Math.min(PAGE_SIZE, frame.length - k * PAGE_SIZE);
+      if (slots === 1) bytes.set(frame, 0);
+      else bytes.set(frame.subarray(k * PAGE_SIZE, k * PAGE_SIZE + chunkBytes), 0);
       // txFree said there is room for every slot of the packet.
       const off = this.tx.slotOffset(this.tx.reqProdPvt);
       this.tx.reqProdPvt = (this.tx.reqProdPvt + 1) >>> 0;
@@ -215,29 +240,55 @@ export class NetfrontCore {
       v.setUint16(off + 6, k < slots - 1 ? NETTXF_more_data : 0, true);
       v.setUint16(off + 8, id, true);
       // The first slot's size is the whole packet's (netif.h).
-      v.setUint16(off + 10, k === 0 ? frame.length : chunk.length, true);
+      v.setUint16(off + 10, k === 0 ? frame.length : chunkBytes, true);
     }
     this.counters.txPackets++;
     this.counters.txBytes += frame.length;
-    if (this.tx.pushRequestsAndCheckNotify()) this.io.notify();
+    if (!more) this.pushTx();
     return true;
+  }
+
+  /** RING_PUSH_REQUESTS_AND_CHECK_NOTIFY for the tx ring, and the event if the backend asked. */
+  pushTx(): void {
+    if (this.tx.reqProdPvt === this.tx.view.getUint32(SRING_REQ_PROD_OFF, true)) return;
+    if (this.tx.pushRequestsAndCheckNotify()) this.io.notify();
+  }
+
+  /**
+   * The next response's offset (advancing rsp_cons), NO_RESPONSE, or BAD_RING after marking the
+   * core broken: FrontRing.consumeResponse's checks (RING_RESPONSE_PROD_OVERFLOW, responses past
+   * the last request) without a result object per response.
+   */
+  private nextResponse(ring: FrontRing, what: string): number {
+    const prod = ring.view.getUint32(SRING_RSP_PROD_OFF, true);
+    const cons = ring.rspCons;
+    if (prod === cons) return NO_RESPONSE;
+    if ((prod - cons) >>> 0 > ring.size) {
+      this.broken = `netfront ${what}: ring: RING_RESPONSE_PROD_OVERFLOW (rsp_prod ${prod}, rsp_cons ${cons})`;
+      return BAD_RING;
+    }
+    if (ring.reqProdPvt === cons) {
+      this.broken = `netfront ${what}: ring: rsp_prod ${prod} runs past the last request ${ring.reqProdPvt}`;
+      return BAD_RING;
+    }
+    ring.rspCons = (cons + 1) >>> 0;
+    return ring.slotOffset(cons);
   }
 
   /** xennet_tx_buf_gc: takes tx responses, frees their slots. */
   collectTx(): number {
     let n = 0;
+    const ring = this.tx;
+    const v = ring.view;
     for (;;) {
-      const r = this.tx.consumeResponse();
-      if (!r.ok) {
-        this.broken = `netfront tx: ${r.error}`;
+      const off = this.nextResponse(ring, 'tx');
+      if (off === BAD_RING) return n;
+      if (off === NO_RESPONSE) {
+        if (ring.finalCheckForResponses()) continue;
         return n;
       }
-      if (r.value === undefined) {
-        if (this.tx.finalCheckForResponses()) continue;
-        return n;
-      }
-      const id = this.tx.view.getUint16(r.value, true);
-      const status = this.tx.view.getInt16(r.value + 2, true);
+      const id = v.getUint16(off, true);
+      const status = v.getInt16(off + 2, true);
       if (status === 1) continue; // NETIF_RSP_NULL: an extra-info slot
       if (this.txInFlight[id] !== 1) {
         this.broken = `netfront tx: response for id ${id} that is not in flight`;
@@ -245,7 +296,7 @@ export class NetfrontCore {
       }
       if (status !== NETIF_RSP_OKAY) this.counters.txErrors++;
       this.txInFlight[id] = 0;
-      this.txFreeIds.push(id);
+      this.txFreeIds[this.txFreeTop++] = id;
       n++;
     }
   }
@@ -253,44 +304,48 @@ export class NetfrontCore {
   /** xennet_poll: takes rx responses (up to `budget` frames), reposts buffers, delivers frames. */
   pollRx(budget = Infinity): number {
     let frames = 0;
+    const ring = this.rx;
+    const v = ring.view;
+    const mask = ring.size - 1;
     while (frames < budget) {
-      const r = this.rx.consumeResponse();
-      if (!r.ok) {
-        this.broken = `netfront rx: ${r.error}`;
+      const off = this.nextResponse(ring, 'rx');
+      if (off === BAD_RING) break;
+      if (off === NO_RESPONSE) {
+        if (ring.finalCheckForResponses()) continue;
         break;
       }
-      if (r.value === undefined) {
-        if (this.rx.finalCheckForResponses()) continue;
-        break;
-      }
-      const v = this.rx.view;
-      const slot = (this.rx.rspCons - 1) & (this.rx.size - 1);
+      const slot = (ring.rspCons - 1) & mask;
       const b = this.rxSlotBuf[slot] as number;
-      const id = v.getUint16(r.value, true);
-      const offset = v.getUint16(r.value + 2, true);
-      const flags = v.getUint16(r.value + 4, true);
-      const status = v.getInt16(r.value + 6, true);
+      const id = v.getUint16(off, true);
+      const offset = v.getUint16(off + 2, true);
+      const flags = v.getUint16(off + 4, true);
+      const status = v.getInt16(off + 6, true);
       const buf = this.rxBufs[b] as Buf;
       let bad = id !== slot || status <= 0 || offset + status > PAGE_SIZE;
+      let part: Uint8Array | null = null;
       if (!bad) {
         const bytes = this.io.view(buf.pfn);
-        if (bytes) this.rxParts.push(bytes.subarray(offset, offset + status));
+        if (bytes) part = this.rxView(b, bytes, offset, status);
         else bad = true;
       }
-      this.rxPending.push(b);
-      if (bad) {
+      this.rxPending[this.rxPendingCount++] = b;
+      if (bad || part === null) {
         this.counters.rxErrors++;
         this.rxParts.length = 0;
         if (flags & NETRXF_more_data) this.skipRest = true;
         continue;
       }
-      if (flags & NETRXF_more_data) continue;
+      if (flags & NETRXF_more_data || this.rxParts.length > 0) {
+        this.rxParts.push(part);
+        if (flags & NETRXF_more_data) continue;
+      }
       if (this.skipRest) {
         this.skipRest = false;
         this.rxParts.length = 0;
         continue;
       }
-      const frame = this.assemble();
+      // A one-slot frame is the buffer itself; a multi-slot one is assembled.
+      const frame = this.rxParts.length === 0 ? part : this.assemble();
       this.counters.rxPackets++;
       this.counters.rxBytes += frame.length;
       frames++;
@@ -303,21 +358,41 @@ export class NetfrontCore {
     return frames;
   }
 
-  /** Posts the buffers of the frames consumed so far again (after their frame was delivered). */
-  private repost(): void {
-    for (const b of this.rxPending) this.postRx(b);
-    if (this.rxPending.length > 0) this.rxReposted = true;
-    this.rxPending.length = 0;
+  /**
+   * The `len` bytes at `offset` of rx buffer `b` (whose page is `bytes` now): the view made last
+   * time when the page, offset and length are the same (a stream of equal-sized frames), else a
+   * new one. Receivers may use a view only during delivery, so handing the same one out again is
+   * as safe as handing out a new view of the same bytes.
+   */
+  private rxView(b: number, bytes: Uint8Array, offset: number, len: number): Uint8Array {
+    const v = this.rxViews[b];
+    if (
+      v !== undefined &&
+      this.rxViewPage[b] === bytes &&
+      this.rxViewOff[b] === offset &&
+      v.length === len
+    ) {
+      return v;
+    }
+    const nv = bytes.subarray(offset, offset + len);
+    this.rxViews[b] = nv;
+    this.rxViewPage[b] = bytes;
+    this.rxViewOff[b] = offset;
+    return nv;
   }
 
-  /** The frame of the collected parts: a view of the buffer for one part, else a copy. */
+  /** Posts the buffers of the frames consumed so far again (after their frame was delivered). */
+  private repost(): void {
+    const n = this.rxPendingCount;
+    if (n === 0) return;
+    for (let i = 0; i < n; i++) this.postRx(this.rxPending[i] as number);
+    this.rxPendingCount = 0;
+    this.rxReposted = true;
+  }
+
+  /** The frame of the collected parts (a copy). */
   private assemble(): Uint8Array {
     const parts = this.rxParts;
-    if (parts.length === 1) {
-      const only = parts[0] as Uint8Array;
-      parts.length = 0;
-      return only;
-    }
     let len = 0;
     for (const p of parts) len += p.length;
     const out = new Uint8Array(len);

@@ -3,6 +3,8 @@
 // the netfront handshake machine's actions. On backend InitWait it reads feature-rx-copy (the
 // machine refuses a backend without it); setupRings grants both rings, allocates the event
 // channel, writes the nodes of reference 6.3 and brings up an interface with its IPv4 stack.
+// After a resume in a new domain the handshake runs again, and once the backend is Connected the
+// interface announces its address with a gratuitous ARP (netback_changed: netdev_notify_peers).
 
 import { allocFrontendEvtchn } from '../xenbus/frontend-evtchn.js';
 import type { GrantClient } from '../../hypercalls/grant-client.js';
@@ -79,10 +81,23 @@ interface NetfrontData {
   core: NetfrontCore | null;
   port: number;
   dev: XenNetDevice | null;
+  /**
+   * The interface was up before a resume: when the backend reaches Connected again, netfront
+   * notifies peers (netback_changed: netdev_notify_peers). At first connect Linux's interface has
+   * no address yet, so nothing is announced then.
+   */
+  notifyPeers: boolean;
 }
 
+const freshData = (notifyPeers: boolean): NetfrontData => ({
+  core: null,
+  port: -1,
+  dev: null,
+  notifyPeers,
+});
+
 const dataOf = (dev: FrontendDevice): NetfrontData => {
-  if (dev.data === undefined) dev.data = { core: null, port: -1, dev: null } satisfies NetfrontData;
+  if (dev.data === undefined) dev.data = freshData(false);
   return dev.data as NetfrontData;
 };
 
@@ -94,6 +109,7 @@ export function netfrontDriver(
     type: 'vif',
     machine: netfrontMachine,
     *backendEvent(dev: FrontendDevice, state: XenbusState, bus: FrontendBus) {
+      if (state === XenbusState.Connected) notifyPeers(dev);
       if (state !== XenbusState.InitWait) return { type: 'BACKEND_STATE', state };
       const rxCopy = (yield* bus.xs.readInt(`${dev.backendPath}/feature-rx-copy`, 0)) === 1;
       return { type: 'BACKEND_STATE', state, rxCopy };
@@ -129,7 +145,8 @@ export function netfrontDriver(
       const k = host();
       const d = dataOf(dev);
       if (k && d.dev) removeIface(k, d.dev);
-      dev.data = { core: null, port: -1, dev: null } satisfies NetfrontData;
+      // The rings died with the old domain; the handshake runs again and reconnects.
+      dev.data = freshData(d.dev !== null || d.notifyPeers);
       return nothing();
     },
   };
@@ -212,6 +229,14 @@ function* setupRings(
   d.dev = iface;
   k.netDevices.push(iface);
   k.printk(`netfront: ${name}: vif ${dev.id} mac ${macText.ok ? macText.value : ''} mtu ${mtu}`);
+}
+
+/** netdev_notify_peers once the reconnected interface is up: a gratuitous ARP per address. */
+function notifyPeers(dev: FrontendDevice): void {
+  const d = dataOf(dev);
+  if (!d.notifyPeers || d.dev === null) return;
+  d.notifyPeers = false;
+  d.dev.stack.announce();
 }
 
 function removeIface(k: NetfrontHost, iface: XenNetDevice): void {

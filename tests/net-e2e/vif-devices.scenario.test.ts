@@ -199,6 +199,85 @@ describe('xl network-list, network-attach, network-detach', () => {
     expect(xs.directory(`/local/domain/${d}/device/vif`)).toEqual([]);
   });
 
+  it('network-attach parses each NET_SPEC word as one parse_nic_config token (xl_nic.c main_networkattach)', async () => {
+    const h = (host = netHost());
+    const d = await createGuest(h, guestCfg('g', ['ip=10.0.0.7']));
+    h.runFor(1 * SEC);
+    const api = batchApi(h);
+    // One word: the bridge is named `xenbr0,mac=…` (xl's replace_string keeps the comma), so the
+    // hotplug finds no such bridge and nothing is attached.
+    const joined = await runXl(api, ['network-attach', 'g', 'bridge=xenbr0,mac=00:16:3e:00:00:42']);
+    expect(joined.code).toBe(1);
+    expect(joined.stderr).toContain('Could not find bridge device xenbr0,mac=00:16:3e:00:00:42');
+    expect((await api.networkList(d)).map((n) => n.devid)).toEqual([0]);
+    h.runFor(1 * SEC);
+    expect(xsOf(h).directory(`/local/domain/0/backend/vif/${d}`)).toEqual(['0']);
+    // mac= reads its six groups and ignores the rest of the word; a later word replaces an earlier key.
+    const att = await runXl(api, [
+      'network-attach',
+      'g',
+      'mac=00:16:3e:00:00:41,bridge=nosuchbr',
+      'ip=10.0.1.7',
+      'mac=00:16:3e:00:00:43',
+    ]);
+    expect(att).toEqual({ code: 0, stdout: '', stderr: '' });
+    h.runFor(1 * SEC);
+    const list = await api.networkList(d);
+    expect(list.map((n) => [n.devid, n.mac, n.state])).toEqual([
+      [0, list[0]?.mac, 4],
+      [1, '00:16:3e:00:00:43', 4],
+    ]);
+    expect(xsOf(h).read(`/local/domain/0/backend/vif/${d}/1/ip`)).toBe('10.0.1.7');
+    expect(h.bridges.get('xenbr0')?.ports.map((p) => p.name)).toEqual([`vif${d}.0`, `vif${d}.1`]);
+    // A typed key cannot take a comma.
+    expect(await runXl(api, ['network-attach', 'g', 'mtu=1400,bridge=xenbr0'])).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'xl: failed to convert "1400,bridge=xenbr0" to number\n',
+    });
+  });
+
+  it('xl -N network-attach prints the parsed nic as libxl_device_nic_to_json and attaches nothing', async () => {
+    const h = (host = netHost());
+    const d = await createGuest(h, guestCfg('g', ['ip=10.0.0.7']));
+    h.runFor(1 * SEC);
+    const api = batchApi(h);
+    const r = await runXl(api, [
+      '-N',
+      'network-attach',
+      'g',
+      'bridge=xenbr1',
+      'mac=00:16:3e:00:00:42',
+      'ip=10.0.0.9',
+      'rate=10Mb/s',
+    ]);
+    expect(r).toEqual({
+      code: 0,
+      stdout:
+        'vif: {\n' +
+        '    "mac": "00:16:3e:00:00:42",\n' +
+        '    "ip": "10.0.0.9",\n' +
+        '    "bridge": "xenbr1",\n' +
+        '    "rate_bytes_per_interval": 62500,\n' +
+        '    "rate_interval_usecs": 50000\n' +
+        '}\n\n',
+      stderr: '',
+    });
+    expect((await api.networkList(d)).map((n) => n.devid)).toEqual([0]);
+    expect(h.bridges.get('xenbr0')?.ports.map((p) => p.name)).toEqual([`vif${d}.0`]);
+    // devid= is printed when given; a bad word fails the dry run as it fails the attach.
+    const withId = await runXl(api, ['-N', 'network-attach', 'g', 'devid=3']);
+    expect(withId.stdout).toBe('vif: {\n    "devid": 3\n}\n\n');
+    expect(await runXl(api, ['-N', 'network-attach', 'g', 'mac=zz'])).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: "Invalid parameter `mac'\n",
+    });
+    const missing = await runXl(api, ['-N', 'network-attach', 'nosuch', 'mac=00:16:3e:00:00:42']);
+    expect(missing.code).toBe(1);
+    expect(missing.stdout).toBe('');
+  });
+
   it("errors use xl's wording: unknown device, bad spec, failed hotplug, bad domain", async () => {
     const h = (host = netHost());
     await createGuest(h, guestCfg('g', ['ip=10.0.0.7']));

@@ -205,3 +205,43 @@ describe('bridge registry and `xensim bridge`', () => {
     ]);
   });
 });
+
+describe('the FDB hit cache (a stream between two ports skips the table lookups)', () => {
+  it('a removed port is never forwarded to, even mid-stream', () => {
+    const { br, got, ports } = rig();
+    br.input(ports[1], frame(A, B));
+    for (let i = 0; i < 3; i++) br.input(ports[0], frame(B, A));
+    expect(got.p2).toHaveLength(3);
+    expect(br.removePort('p2')).toBe(true);
+    br.input(ports[0], frame(B, A));
+    expect(got.p2).toHaveLength(3);
+    expect(got.p3).toHaveLength(2); // B unknown again: flooded (the first flood was B's own frame)
+  });
+
+  it('an entry aged out by a sweep is not used from the cache', () => {
+    const { br, got, ports } = rig();
+    br.input(ports[1], frame(A, B));
+    br.input(ports[0], frame(B, A));
+    br.input(ports[0], frame(B, A));
+    now = 301e9;
+    expect(br.sweep()).toBe(2);
+    br.input(ports[0], frame(B, A));
+    expect(got.p3).toHaveLength(2);
+  });
+
+  it('the same MAC in another VLAN is looked up in that VLAN', () => {
+    const { br, got, ports } = rig({
+      p1: trunkVlans([10, 20]),
+      p2: { pvid: 10, vlans: [10], untagged: [10] },
+      p3: { pvid: 20, vlans: [20], untagged: [20] },
+    });
+    br.input(ports[1], frame(A, B)); // B in VLAN 10 on p2
+    br.input(ports[0], tagFrame(frame(B, A), 10));
+    br.input(ports[0], tagFrame(frame(B, A), 10));
+    expect(got.p2).toHaveLength(2);
+    // B is unknown in VLAN 20: flooded to p3 only, never to p2.
+    br.input(ports[0], tagFrame(frame(B, A), 20));
+    expect(got.p2).toHaveLength(2);
+    expect(got.p3).toHaveLength(1);
+  });
+});

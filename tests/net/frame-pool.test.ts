@@ -62,3 +62,30 @@ describe('frame pool (frames in dom0 pages, netback.c page frags)', () => {
     expect(keepFrame(plain)).toBe(plain);
   });
 });
+
+describe('frame objects reused from a recycled page', () => {
+  it('a page carved again hands out the same frame object for the same offset and length', () => {
+    const pool = new FramePool(pages(1));
+    const a = pool.alloc(100) as PageFrame;
+    const b = pool.alloc(60) as PageFrame;
+    releaseFrame(a);
+    releaseFrame(b);
+    // Every frame released: the page is carved from 0 again.
+    const a2 = pool.alloc(100) as PageFrame;
+    const c = pool.alloc(200) as PageFrame; // b's offset, another length: a new object
+    expect(a2).toBe(a);
+    expect([a2.pageOffset, a2.length]).toEqual([0, 100]);
+    expect(c).not.toBe(b);
+    expect([c.pageOffset, c.length, c.page]).toEqual([104, 200, a.page]);
+  });
+
+  it('never while any frame of the page is held', () => {
+    const pool = new FramePool(pages(2));
+    const a = pool.alloc(100) as PageFrame;
+    retainFrame(a);
+    releaseFrame(a);
+    const b = pool.alloc(100) as PageFrame;
+    expect(b).not.toBe(a);
+    expect(b.pageOffset).toBe(104);
+  });
+});

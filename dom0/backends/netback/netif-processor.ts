@@ -218,13 +218,15 @@ export class NetifProcessor {
         break;
       }
       const credit = this.d.credit;
-      // The credit left is exact only once the staged packets were sent.
-      if (credit) this.txFlush();
-      const firstSize = ring.view.getUint16(ring.slotOffset(ring.reqCons) + 10, true);
-      if (credit && credit.exceeded(firstSize, this.d.now())) {
-        out.throttledUntilNs = credit.nextCreditNs();
-        this.metrics.txThrottled++;
-        break;
+      if (credit) {
+        // The credit left is exact only once the staged packets were sent.
+        this.txFlush();
+        const firstSize = ring.view.getUint16(ring.slotOffset(ring.reqCons) + 10, true);
+        if (credit.exceeded(firstSize, this.d.now())) {
+          out.throttledUntilNs = credit.nextCreditNs();
+          this.metrics.txThrottled++;
+          break;
+        }
       }
       const fault = this.txPacket();
       if (fault === PARTIAL) {

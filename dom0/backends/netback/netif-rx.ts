@@ -129,7 +129,7 @@ export class NetifRx {
         break;
       }
       const frame = this.rxQueue[this.rxHead] as Uint8Array;
-      const need = Math.max(1, Math.ceil(frame.length / PAGE_SIZE));
+      const need = frame.length <= PAGE_SIZE ? 1 : Math.ceil(frame.length / PAGE_SIZE);
       if (need > NET_RX_RING_SIZE || (need > 1 && !this.d.rxSg) || need > this.d.bounce.length) {
         this.rxPop();
         releaseFrame(frame);
