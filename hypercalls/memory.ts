@@ -145,4 +145,15 @@ export interface ForeignMemory {
   ): XenResult<ForeignMapping>;
   /** Drops the mapping's page references (a frame of a dead domain is freed with its last reference). */
   unmapForeign(mapping: ForeignMapping): number;
+  /**
+   * DEVIATION(xen): mem_paging for post-copy migration in one call (Xen: XENMEM_paging_op and a
+   * vm_event ring): `pfns` of `domid` are paged out, and a guest access to one first calls
+   * `pager(pfn)`, which loads the page (a writable foreign map) and returns the ns the vCPU waits.
+   * 0 or an errno (EPERM unprivileged).
+   */
+  setPaging?(domid: number, pfns: readonly number[], pager: (pfn: number) => number): number;
+  /** True while `pfn` of `domid` is still paged out. */
+  isPagedOut?(domid: number, pfn: number): boolean;
+  /** The pager loaded `pfn` on its own (a background push): guest accesses no longer fault. */
+  pageLoaded?(domid: number, pfn: number): void;
 }

@@ -253,6 +253,11 @@ export class SimHost {
       grants: this.grants,
       kernels: (ref) => registry.get(ref),
     });
+    // A vCPU that touched a page still on a post-copy migration's source waits for it.
+    this.memory.onPagingStall = (ns) => {
+      const v = this.hypervisor.current;
+      if (v) v.chargeNs += ns;
+    };
     this.dom0Kernel = createDom0Kernel();
     this.dom0 = this.hypervisor.createDom0({
       maxVcpus: o.dom0Vcpus ?? 1,

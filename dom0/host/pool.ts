@@ -12,7 +12,10 @@ import type { Bridge } from '../net/bridge.js';
 import type { BridgePort } from '../net/bridge-port.js';
 import { settle } from '../toolstack/task.js';
 import type { Dom0Clock } from '../toolstack/platform.js';
+import type { PostcopySource } from '../migration/receiver.js';
 import { simLink, type SimLinkOptions } from '../migration/sim-link.js';
+
+const PAGE_SIZE = 4096;
 import type {
   MigrateOptions,
   MigrationChannel,
@@ -198,12 +201,14 @@ export class SimPool {
   ): Promise<{ stats: MigrationStats; domid: number }> {
     const src = this.resolve(from);
     const dst = this.resolve(to);
-    const [a, b] = this.connect(
-      src,
-      dst,
-      o.link ?? { bytesPerSecond: 125_000_000, latencyNs: 100_000 },
+    const link = o.link ?? { bytesPerSecond: 125_000_000, latencyNs: 100_000 };
+    const [a, b] = this.connect(src, dst, link);
+    const received = dst.toolstack.migrateReceive(
+      b,
+      o,
+      o.onTargetProgress ?? (() => undefined),
+      o.postcopy === true ? { postcopySource: postcopySource(src, domid, link) } : {},
     );
-    const received = dst.toolstack.migrateReceive(b, o, o.onTargetProgress ?? (() => undefined));
     received.catch(() => undefined);
     const sent = src.toolstack.migrateSend(domid, a, o, o.onProgress ?? (() => undefined));
     let stats: MigrationStats;
@@ -254,4 +259,25 @@ export class SimPool {
 /** eth0, or the first eth<n> not already a port of `bridge`. */
 function freeUplinkName(bridge: Bridge): string {
   for (let n = 0; ; n++) if (!bridge.port(`eth${n}`)) return `eth${n}`;
+}
+
+/**
+ * Post-copy's pager source in one process: pages of the suspended source domain read through the
+ * source dom0's privcmd, costed as the link would carry them (a fault waits a round trip and a page).
+ */
+function postcopySource(src: SimHost, domid: number, link: SimLinkOptions): PostcopySource {
+  const pageNs = Math.ceil(((PAGE_SIZE + 8) * NS_PER_SEC) / link.bytesPerSecond);
+  return {
+    faultNs: 2 * link.latencyNs + pageNs,
+    pageNs,
+    read(pfn, dst) {
+      const m = src.platform.foreign.mapForeignPfns(domid, [pfn], false);
+      if (!m.ok) return false;
+      try {
+        return m.value.read(0, dst) === 0;
+      } finally {
+        src.platform.foreign.unmapForeign(m.value);
+      }
+    },
+  };
 }

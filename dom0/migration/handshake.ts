@@ -45,3 +45,24 @@ export function parseReservation(
 
 /** How long either side waits for its peer's next handshake message (virtual time). */
 export const HANDSHAKE_TIMEOUT_NS = 60_000_000_000;
+
+/**
+ * DEVIATION(xen): post-copy's end. The target, once it has every page the source still held, sends
+ * this with the pull statistics (pages paged in on a guest fault, and how long the pull took), and
+ * only then may the source drop its copy.
+ */
+export const POSTCOPY_DONE = 'xensim migration: post-copy complete ';
+
+/** How long the source keeps its copy for the target to pull from (virtual time). */
+export const POSTCOPY_TIMEOUT_NS = 600_000_000_000;
+
+export function postcopyDoneMessage(faults: number, durationNs: number): Uint8Array {
+  return enc.encode(`${POSTCOPY_DONE}${faults} ${durationNs}\0`);
+}
+
+export function parsePostcopyDone(text: string): { faults: number; durationNs: number } | null {
+  if (!text.startsWith(POSTCOPY_DONE)) return null;
+  const [f, d] = text.slice(POSTCOPY_DONE.length).split(' ').map(Number);
+  if (!Number.isInteger(f) || !Number.isInteger(d) || (f as number) < 0 || (d as number) < 0) return null;
+  return { faults: f as number, durationNs: d as number };
+}

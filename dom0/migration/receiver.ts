@@ -17,12 +17,13 @@ import {
   type DomainEvent,
   type LifecycleDeps,
 } from '../toolstack/lifecycle.js';
-import type { Op, Wait } from '../toolstack/task.js';
+import { sleep, type Op, type Wait } from '../toolstack/task.js';
 import {
   HANDSHAKE_TIMEOUT_NS,
   PERMISSION_TO_GO,
   RECEIVER_BANNER,
   RECEIVER_READY,
+  postcopyDoneMessage,
   reservationMessage,
   UNPAUSE_REPORT,
 } from './handshake.js';
@@ -49,7 +50,22 @@ export interface ReceiveOptions {
    * listener passes false: the migrated kernel then starts again over its memory image.
    */
   readonly acceptHandoff?: boolean;
+  /**
+   * Post-copy's pager source: reads a page of the (suspended) source domain, with the link's cost of
+   * a fault (a round trip and a page) and of a page pulled in the background. Only hosts of one
+   * process have it (a SimPool); a post-copy stream without it is refused before commitment.
+   */
+  readonly postcopySource?: PostcopySource;
 }
+
+export interface PostcopySource {
+  read(pfn: number, dst: Uint8Array): boolean;
+  readonly faultNs: number;
+  readonly pageNs: number;
+}
+
+/** Pages pulled per background step of post-copy. */
+const POSTCOPY_BATCH = 256;
 
 export interface ReceiveResult {
   readonly domid: number;
@@ -88,6 +104,8 @@ class Receiver {
   private pagesTotal = 0;
   private pagesIn = 0;
   private reserved = false;
+  private pagedPfns: readonly number[] = [];
+  private faults = 0;
   private refused = false;
 
   constructor(
@@ -162,6 +180,7 @@ class Receiver {
       yield* this.sendAll([PERMISSION_TO_GO]);
       throw failed('could not unpause the migrated domain');
     }
+    if (this.pagedPfns.length > 0) yield* this.pullTheRest(rec.domid);
     this.progress('done');
     return { domid: rec.domid, name: rec.name };
   }
@@ -253,6 +272,9 @@ class Receiver {
           break;
         case 'shared-info':
           break; // validated by the reader; a PV guest re-registers its shared info on resume
+        case 'postcopy-pfns':
+          this.startPaging(domid, r.pfns);
+          break;
         case 'vcpu':
           vcpu = r.vcpu;
           break;
@@ -265,6 +287,48 @@ class Receiver {
           throw failed('a second stream header');
       }
     }
+  }
+
+  /** Post-copy: these pfns stay on the source; a guest access pages one in (mem_paging). */
+  private startPaging(domid: number, pfns: readonly number[]): void {
+    const src = this.ro.postcopySource;
+    if (!src) throw failed('post-copy needs the source in the same process (a SimPool)');
+    const { foreign } = this.deps.platform;
+    if (!foreign.setPaging) throw failed('this hypervisor has no mem_paging for post-copy');
+    const rc = foreign.setPaging(domid, pfns, (pfn) => {
+      this.faults++;
+      this.pull(domid, pfn);
+      return src.faultNs;
+    });
+    if (rc !== 0) throw failed(`cannot page out the post-copy pfns (errno ${rc})`);
+    this.pagedPfns = pfns;
+  }
+
+  /** Loads one page from the source into the new domain. */
+  private pull(domid: number, pfn: number): void {
+    const src = this.ro.postcopySource;
+    const page = new Uint8Array(PAGE_SIZE);
+    if (!src?.read(pfn, page)) throw failed(`post-copy: the source no longer has pfn ${pfn}`);
+    this.writePages(domid, [pfn], page);
+  }
+
+  /** The background half of post-copy: every page no fault took yet, at the link's pace. */
+  private *pullTheRest(domid: number): Op<void> {
+    const src = this.ro.postcopySource;
+    const { foreign, clock } = this.deps.platform;
+    const t0 = clock.now();
+    const list = this.pagedPfns;
+    for (let i = 0; i < list.length && src; i += POSTCOPY_BATCH) {
+      const batch = list.slice(i, i + POSTCOPY_BATCH);
+      yield sleep(clock, batch.length * src.pageNs);
+      if (!this.deps.xc.getInfo(domid).ok) throw failed('the migrated domain died during post-copy');
+      for (const pfn of batch) {
+        if (!foreign.isPagedOut?.(domid, pfn)) continue; // a fault took it already
+        foreign.pageLoaded?.(domid, pfn);
+        this.pull(domid, pfn);
+      }
+    }
+    yield* this.sendAll([postcopyDoneMessage(this.faults, clock.now() - t0)]);
   }
 
   private writePages(domid: number, pfns: readonly number[], data: Uint8Array): void {

@@ -26,7 +26,9 @@ import type { Op } from '../toolstack/task.js';
 import { xcError } from '../toolstack/xc-errors.js';
 import {
   HANDSHAKE_TIMEOUT_NS,
+  parsePostcopyDone,
   PERMISSION_TO_GO,
+  POSTCOPY_TIMEOUT_NS,
   RECEIVER_BANNER,
   RECEIVER_READY,
   parseReservation,
@@ -37,6 +39,7 @@ import { precopyPolicy } from './precopy-policy.js';
 import {
   encodeEnd,
   encodePageData,
+  encodePostcopyPfns,
   encodeSharedInfo,
   encodeStreamHeader,
   encodeVcpu,
@@ -94,6 +97,7 @@ class Sender {
   private phase: MigrationProgress['phase'] = 'reserve';
   private round = 0;
   private dirtyPages = 0;
+  private postcopyPfns: number[] = [];
   private targetDomid = -1;
 
   constructor(
@@ -166,6 +170,11 @@ class Sender {
       });
       this.progress();
       if (!live) break;
+      // Post-copy: one full round, then the guest moves; what it dirtied since is pulled later.
+      if (this.opts.postcopy === true) {
+        toSend = dirty;
+        break;
+      }
       const decision = policy.decide({
         round: this.round,
         pagesSentThisRound: toSend.length,
@@ -191,7 +200,14 @@ class Sender {
       this.phase = 'stop-and-copy';
       const t0 = this.now();
       const b0 = this.channel.bytesSent;
-      const last = mergeSorted(toSend, this.clean());
+      let last = mergeSorted(toSend, this.clean());
+      if (this.opts.postcopy === true) {
+        // Only what the new domain needs to start travels now (boot region: start_info, the
+        // P2M list, xenstore and console rings); the rest is paged in on the target.
+        const boot = this.bootPfns();
+        this.postcopyPfns = last.filter((pfn) => !boot.has(pfn));
+        last = last.filter((pfn) => boot.has(pfn));
+      }
       this.round++;
       yield* this.sendPages(last);
       this.rounds.push({
@@ -206,6 +222,7 @@ class Sender {
     }
     this.logDirtyOff();
     this.handoff = this.deps.platform.programs.handOff?.(domid) ?? null;
+    if (this.postcopyPfns.length > 0) yield* this.send([encodePostcopyPfns(this.postcopyPfns)]);
     yield* this.send([
       encodeSharedInfo(this.sharedInfo()),
       encodeVcpu({
@@ -241,6 +258,15 @@ class Sender {
       throw new ToolstackError('FAIL', 'migration target reported failure to start the domain');
     }
     const downtimeNs = this.now() - suspendedAt;
+    let postcopy: MigrationStats['postcopy'];
+    if (this.postcopyPfns.length > 0) {
+      // The target runs; our copy must stay until it has pulled every page it still lacks.
+      const done = yield* readCString(this.inbox, 256, 'waiting for post-copy', POSTCOPY_TIMEOUT_NS);
+      if (!done.ok) throw afterCommit(done.error);
+      const p = parsePostcopyDone(done.value);
+      if (!p) throw afterCommit(`unexpected reply ${JSON.stringify(done.value.slice(0, 80))}`);
+      postcopy = { ...p, pages: this.postcopyPfns.length };
+    }
     destroyDomain(this.deps, this.rec);
     this.host.emit({ type: 'destroyed', domid });
     this.channel.close();
@@ -254,6 +280,7 @@ class Sender {
       bytesOnWire: this.channel.bytesSent,
       pagesSent: this.pagesSent,
       targetDomid: this.targetDomid,
+      ...(postcopy ? { postcopy } : {}),
     };
   }
 
@@ -402,6 +429,15 @@ class Sender {
       },
       { checksums: false },
     );
+  }
+
+  /** The boot region a new domain's kernel and toolstack touch before any guest code runs. */
+  private bootPfns(): Set<number> {
+    const l = this.rec.layout;
+    const s = new Set<number>([l.startInfoPfn, l.storePfn, l.consolePfn]);
+    for (let i = 0; i < l.p2mPages; i++) s.add(l.p2mPfn + i);
+    for (let i = 0; i < l.kernelPages; i++) s.add(l.kernelPfn + i);
+    return s;
   }
 
   /** The shared_info page's bytes (SHARED_INFO record). */

@@ -10,6 +10,7 @@ import {
   REC_TYPE_OPTIONAL,
   REC_TYPE_PAGE_DATA,
   REC_TYPE_SHARED_INFO,
+  REC_TYPE_CHECKPOINT_DIRTY_PFN_LIST,
   REC_TYPE_STATIC_DATA_END,
   REC_TYPE_X86_CPUID_POLICY,
   REC_TYPE_X86_MSR_POLICY,
@@ -209,6 +210,10 @@ export function planRecord(
       break;
     case REC_TYPE_SHARED_INFO:
       err = afterHeader ?? once(seen.sharedInfo) ?? size(SHARED_INFO_BODY_SIZE);
+      break;
+    case REC_TYPE_CHECKPOINT_DIRTY_PFN_LIST:
+      err =
+        afterHeader ?? (len % 8 !== 0 ? `${where}: body of ${len} bytes is not a pfn list` : null);
       break;
     case REC_TYPE_X86_TSC_INFO:
       err = afterHeader ?? size(TSC_INFO_BODY_SIZE);

@@ -12,6 +12,7 @@ import {
   PAGE_DATA_MAX_BATCH,
   REC_TYPE_END,
   REC_TYPE_SHARED_INFO,
+  REC_TYPE_CHECKPOINT_DIRTY_PFN_LIST,
   REC_TYPE_STATIC_DATA_END,
   REC_TYPE_X86_PV_INFO,
   REC_TYPE_X86_PV_P2M_FRAMES,
@@ -446,6 +447,18 @@ export class StreamReader {
         this.sharedInfo = true;
         emit = { type: 'shared-info', bytes: body };
         break;
+      case REC_TYPE_CHECKPOINT_DIRTY_PFN_LIST: {
+        // DEVIATION(xen): COLO's dirty-pfn list carries post-copy's pages still to come.
+        const dv = view(body);
+        const pfns: number[] = [];
+        for (let o = 0; o < body.length && err === null; o += 8) {
+          const pfn = dv.getUint32(o, true) + dv.getUint32(o + 4, true) * 2 ** 32;
+          if (!this.populated?.has(pfn)) err = `pfn ${pfn} is not a populated pfn of the guest`;
+          pfns.push(pfn);
+        }
+        if (err === null) emit = { type: 'postcopy-pfns', pfns };
+        break;
+      }
       case REC_TYPE_X86_PV_VCPU_BASIC: {
         const v = this.populated ? parseVcpu(body, this.populated) : 'no stream header';
         if (typeof v === 'string') err = v;

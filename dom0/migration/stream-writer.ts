@@ -19,6 +19,7 @@ import {
   REC_TYPE_END,
   REC_TYPE_PAGE_DATA,
   REC_TYPE_SHARED_INFO,
+  REC_TYPE_CHECKPOINT_DIRTY_PFN_LIST,
   REC_TYPE_STATIC_DATA_END,
   REC_TYPE_X86_PV_INFO,
   REC_TYPE_X86_PV_P2M_FRAMES,
@@ -332,6 +333,20 @@ export function encodePageData(pfns: ArrayLike<number>, readPage: PageReader): U
 /** SHARED_INFO: the guest's shared info page (4096 bytes). */
 export function encodeSharedInfo(bytes: Uint8Array): Uint8Array {
   return sharedInfoChunk(bytes, null);
+}
+
+/**
+ * CHECKPOINT_DIRTY_PFN_LIST (u64 pfn[]): DEVIATION(xen): in xensim's post-copy, the pfns whose
+ * contents the target pulls from the source after it resumed (Xen uses the record for COLO).
+ */
+export function encodePostcopyPfns(pfns: readonly number[]): Uint8Array {
+  const body = new Uint8Array(pfns.length * 8);
+  const dv = new DataView(body.buffer);
+  pfns.forEach((pfn, i) => {
+    dv.setUint32(i * 8, pfn >>> 0, true);
+    dv.setUint32(i * 8 + 4, Math.floor(pfn / 2 ** 32), true);
+  });
+  return new ChunkBuilder(null).record(REC_TYPE_CHECKPOINT_DIRTY_PFN_LIST, body).bytes();
 }
 
 /** X86_TSC_INFO: u32 mode, u32 khz, u64 nsec, u32 incarnation, u32 reserved. */

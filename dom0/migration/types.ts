@@ -76,6 +76,8 @@ export type MigrationRecord =
       readonly data: Uint8Array;
     }
   | { readonly type: 'shared-info'; readonly bytes: Uint8Array }
+  /** Post-copy: pfns whose contents stay on the source until the target pulls them. */
+  | { readonly type: 'postcopy-pfns'; readonly pfns: readonly number[] }
   | { readonly type: 'vcpu'; readonly vcpu: VcpuState }
   | { readonly type: 'end' };
 
@@ -144,6 +146,11 @@ export interface MigrationStats {
   readonly pagesSent: number;
   /** The domid on the target. */
   readonly targetDomid: number;
+  /**
+   * Post-copy only: pages the target took after it resumed, how many of them a guest access
+   * faulted in (the rest came in the background), and how long until the last one arrived.
+   */
+  readonly postcopy?: { readonly pages: number; readonly faults: number; readonly durationNs: number };
 }
 
 /** Progress of a migration, reported as it goes (xl migrate's display, the API's callback). */

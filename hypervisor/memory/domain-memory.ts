@@ -16,6 +16,14 @@ export class DomainMemory {
   dying = false;
   onReleased: ((domid: number) => void) | undefined;
 
+  /**
+   * Post-copy paging (mem_paging): 1 per pfn whose contents are still on another host; a guest
+   * access to one calls `pager` first, which loads it and returns how long the vCPU waited (ns).
+   */
+  pagedOut: Uint8Array | null = null;
+  pagedOutLeft = 0;
+  pager: ((pfn: number) => number) | null = null;
+
   logDirty = false;
   /** One bit per pfn while log-dirty is on. */
   dirty: Uint8Array = new Uint8Array(0);

@@ -84,6 +84,19 @@ export class PrivcmdForeignMemory implements ForeignMemory {
     return this.map(domid, mfns, writable, false);
   }
 
+  setPaging(domid: number, pfns: readonly number[], pager: (pfn: number) => number): number {
+    if (!this.caller.privileged) return XEN_EPERM;
+    return this.mm.setPaging(domid, pfns, pager);
+  }
+
+  isPagedOut(domid: number, pfn: number): boolean {
+    return this.caller.privileged && this.mm.isPagedOut(domid, pfn);
+  }
+
+  pageLoaded(domid: number, pfn: number): void {
+    if (this.caller.privileged) this.mm.pageLoaded(domid, pfn);
+  }
+
   unmapForeign(mapping: ForeignMapping): number {
     if (!(mapping instanceof PrivcmdMapping) || mapping.unmapped) return XEN_EINVAL;
     mapping.unmapped = true;

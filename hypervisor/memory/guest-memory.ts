@@ -23,7 +23,11 @@ export class GuestMemoryAccess implements GuestMemory {
   }
 
   pfnToMfn(pfn: number): number {
-    return Number.isInteger(pfn) ? this.d.mfnOf(pfn) : -1;
+    if (!Number.isInteger(pfn)) return -1;
+    // A page still on the migration source faults in first (the guest's access waits for it).
+    const po = this.d.pagedOut;
+    if (po !== null && po[pfn] === 1) this.mm.pageIn(this.d, pfn);
+    return this.d.mfnOf(pfn);
   }
 
   mfnToPfn(mfn: number): number {

@@ -2,7 +2,7 @@
 // references and the release of a dead domain's frames (xen/common/page_alloc.c, memory.c, domain.c).
 
 import { PAGE_SIZE, type DomId } from '../../hypercalls/types.js';
-import { err, ok, XEN_ESRCH, type XenResult } from '../../hypercalls/errno.js';
+import { err, ok, XEN_EINVAL, XEN_ESRCH, type XenResult } from '../../hypercalls/errno.js';
 import type { ForeignMemory, GuestMemory } from '../../hypercalls/memory.js';
 import type { CallerContext, MemorySubsystem } from '../subsystems.js';
 import { DomainMemory } from './domain-memory.js';
@@ -213,6 +213,57 @@ export class MachineMemory implements MemorySubsystem {
   }
 
   /** Marks the owner's pfn for `mfn` dirty when the owner is in log-dirty mode (paging_mark_dirty). */
+  /** Called with the time a vCPU waited for a paged-out page (the composition root charges it). */
+  onPagingStall: ((ns: number) => void) | null = null;
+
+  /**
+   * DEVIATION(xen): mem_paging for post-copy in one call (Xen: XENMEM_paging_op nominate/evict, a
+   * vm_event ring the pager reads, prep/load, then the vCPU resumes): `pfns` of `domid` are paged
+   * out; a guest access to one calls `pager(pfn)` synchronously, which must load the page (privcmd
+   * write) and returns the ns the vCPU waited. Loaded pages and `pageLoaded` clear the mark.
+   */
+  setPaging(domid: number, pfns: readonly number[], pager: (pfn: number) => number): number {
+    const d = this.live(domid);
+    if (!d) return XEN_ESRCH;
+    const po = new Uint8Array(Math.max(d.p2m.length, 1));
+    let n = 0;
+    for (const pfn of pfns) {
+      if (!Number.isInteger(pfn) || d.mfnOf(pfn) < 0) return XEN_EINVAL;
+      if (po[pfn] === 0) n++;
+      po[pfn] = 1;
+    }
+    d.pagedOut = n > 0 ? po : null;
+    d.pagedOutLeft = n;
+    d.pager = n > 0 ? pager : null;
+    return 0;
+  }
+
+  /** True while `pfn` of `domid` is paged out. */
+  isPagedOut(domid: number, pfn: number): boolean {
+    return this.doms.get(domid)?.pagedOut?.[pfn] === 1;
+  }
+
+  /** XENMEM_paging_op_load done by the pager for `pfn`: guest accesses go straight through. */
+  pageLoaded(domid: number, pfn: number): void {
+    const d = this.doms.get(domid);
+    const po = d?.pagedOut;
+    if (!d || !po || po[pfn] !== 1) return;
+    po[pfn] = 0;
+    if (--d.pagedOutLeft === 0) {
+      d.pagedOut = null;
+      d.pager = null;
+    }
+  }
+
+  /** A guest touched a paged-out page: the pager loads it; the vCPU is charged the wait. */
+  pageIn(d: DomainMemory, pfn: number): void {
+    const pager = d.pager;
+    this.pageLoaded(d.domid, pfn);
+    if (!pager) return;
+    const ns = pager(pfn);
+    if (ns > 0) this.onPagingStall?.(ns);
+  }
+
   markDirtyMfn(mfn: number): void {
     if (this.logDirtyDomains === 0) return; // the common case: no migration running
     const d = this.doms.get(this.table.owner(mfn));
