@@ -152,6 +152,19 @@ export interface ForeignMemory {
    * 0 or an errno (EPERM unprivileged).
    */
   setPaging?(domid: number, pfns: readonly number[], pager: (pfn: number) => number): number;
+  /**
+   * Copies pages of `domid` (by pfn) out into `dst` (page i at i * 4096) in one call, as privcmd
+   * mmapbatch + memcpy + munmap would, without a mapping object per page. `dstZeroed`: `dst` is
+   * fresh, so never-written frames need no copy. 0, or the errno of the first pfn that failed.
+   */
+  copyFromPfns?(
+    domid: number,
+    pfns: readonly number[],
+    dst: Uint8Array,
+    dstZeroed?: boolean,
+  ): number;
+  /** The reverse: pages of `src` into `domid`'s pfns (log-dirty sees the writes). */
+  copyToPfns?(domid: number, pfns: readonly number[], src: Uint8Array): number;
   /** True while `pfn` of `domid` is still paged out. */
   isPagedOut?(domid: number, pfn: number): boolean;
   /** The pager loaded `pfn` on its own (a background push): guest accesses no longer fault. */

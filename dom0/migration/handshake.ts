@@ -63,6 +63,7 @@ export function postcopyDoneMessage(faults: number, durationNs: number): Uint8Ar
 export function parsePostcopyDone(text: string): { faults: number; durationNs: number } | null {
   if (!text.startsWith(POSTCOPY_DONE)) return null;
   const [f, d] = text.slice(POSTCOPY_DONE.length).split(' ').map(Number);
-  if (!Number.isInteger(f) || !Number.isInteger(d) || (f as number) < 0 || (d as number) < 0) return null;
+  if (!Number.isInteger(f) || !Number.isInteger(d) || (f as number) < 0 || (d as number) < 0)
+    return null;
   return { faults: f as number, durationNs: d as number };
 }

@@ -321,7 +321,8 @@ class Receiver {
     for (let i = 0; i < list.length && src; i += POSTCOPY_BATCH) {
       const batch = list.slice(i, i + POSTCOPY_BATCH);
       yield sleep(clock, batch.length * src.pageNs);
-      if (!this.deps.xc.getInfo(domid).ok) throw failed('the migrated domain died during post-copy');
+      if (!this.deps.xc.getInfo(domid).ok)
+        throw failed('the migrated domain died during post-copy');
       for (const pfn of batch) {
         if (!foreign.isPagedOut?.(domid, pfn)) continue; // a fault took it already
         foreign.pageLoaded?.(domid, pfn);
@@ -333,6 +334,13 @@ class Receiver {
 
   private writePages(domid: number, pfns: readonly number[], data: Uint8Array): void {
     const { platform } = this.deps;
+    const foreign = platform.foreign;
+    if (foreign.copyToPfns) {
+      const rc = foreign.copyToPfns(domid, pfns, data);
+      if (rc !== 0) throw failed(`cannot write pages into the incoming domain (errno ${rc})`);
+      this.counted(pfns.length);
+      return;
+    }
     const m = platform.foreign.mapForeignPfns(domid, pfns, true);
     if (!m.ok) throw failed(`cannot map the incoming domain's memory (errno ${m.errno})`);
     try {
@@ -350,8 +358,12 @@ class Receiver {
     } finally {
       platform.foreign.unmapForeign(m.value);
     }
-    this.pagesIn += pfns.length;
-    if ((this.pagesIn & 0x3fff) < pfns.length) this.progress('precopy');
+    this.counted(pfns.length);
+  }
+
+  private counted(n: number): void {
+    this.pagesIn += n;
+    if ((this.pagesIn & 0x3fff) < n) this.progress('precopy');
   }
 
   /** The next validated record; throws on a bad stream, a lost connection or a silent sender. */

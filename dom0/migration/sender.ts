@@ -39,6 +39,7 @@ import { precopyPolicy } from './precopy-policy.js';
 import {
   encodeEnd,
   encodePageData,
+  encodePageDataBatch,
   encodePostcopyPfns,
   encodeSharedInfo,
   encodeStreamHeader,
@@ -261,7 +262,12 @@ class Sender {
     let postcopy: MigrationStats['postcopy'];
     if (this.postcopyPfns.length > 0) {
       // The target runs; our copy must stay until it has pulled every page it still lacks.
-      const done = yield* readCString(this.inbox, 256, 'waiting for post-copy', POSTCOPY_TIMEOUT_NS);
+      const done = yield* readCString(
+        this.inbox,
+        256,
+        'waiting for post-copy',
+        POSTCOPY_TIMEOUT_NS,
+      );
       if (!done.ok) throw afterCommit(done.error);
       const p = parsePostcopyDone(done.value);
       if (!p) throw afterCommit(`unexpected reply ${JSON.stringify(done.value.slice(0, 80))}`);
@@ -336,19 +342,9 @@ class Sender {
 
   /** Sends `pfns` in PAGE_DATA batches of up to 1024 pages read through privcmd. */
   private *sendPages(pfns: readonly number[]): Op<void> {
-    const { platform } = this.deps;
-    const domid = this.rec.domid;
     for (let off = 0; off < pfns.length; off += BATCH) {
       const batch = pfns.slice(off, off + BATCH);
-      const m = platform.foreign.mapForeignPfns(domid, batch, false);
-      if (!m.ok) throw xcError(`mapping the memory of domain ${domid}`, m.errno);
-      let rec: Uint8Array;
-      try {
-        // encodePageData hands each page's slot of a freshly allocated (zeroed) record buffer.
-        rec = encodePageData(batch, (i, dst) => void m.value.read(i, dst, true));
-      } finally {
-        platform.foreign.unmapForeign(m.value);
-      }
+      const rec = this.pageRecord(batch);
       yield* this.send([rec]);
       this.pagesSent += batch.length;
       // About 64 reports per round (each may cross a socket to xl), and the round's last batch.
@@ -359,6 +355,27 @@ class Sender {
         off + BATCH >= pfns.length
       )
         this.progress();
+    }
+  }
+
+  /** One PAGE_DATA of `batch`, read through privcmd into the record's own (fresh) buffer. */
+  private pageRecord(batch: readonly number[]): Uint8Array {
+    const { foreign } = this.deps.platform;
+    const domid = this.rec.domid;
+    if (foreign.copyFromPfns) {
+      let rc = 0;
+      const rec = encodePageDataBatch(batch, (data) => {
+        rc = foreign.copyFromPfns?.(domid, batch, data, true) ?? 0;
+      });
+      if (rc !== 0) throw xcError(`reading the memory of domain ${domid}`, rc);
+      return rec;
+    }
+    const m = foreign.mapForeignPfns(domid, batch, false);
+    if (!m.ok) throw xcError(`mapping the memory of domain ${domid}`, m.errno);
+    try {
+      return encodePageData(batch, (i, dst) => void m.value.read(i, dst, true));
+    } finally {
+      foreign.unmapForeign(m.value);
     }
   }
 

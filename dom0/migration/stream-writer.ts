@@ -330,6 +330,26 @@ export function encodePageData(pfns: ArrayLike<number>, readPage: PageReader): U
   return pageDataChunk(pfns, readPage, null);
 }
 
+/**
+ * PAGE_DATA whose pages are filled in one call: `fill(data)` gets the record's page area (page i
+ * at i * 4096, freshly zeroed) to copy the whole batch into at once.
+ */
+export function encodePageDataBatch(
+  pfns: ArrayLike<number>,
+  fill: (data: Uint8Array) => void,
+): Uint8Array {
+  let area: Uint8Array | null = null;
+  const rec = pageDataChunk(
+    pfns,
+    (i, dst) => {
+      if (i === 0) area = new Uint8Array(dst.buffer, dst.byteOffset, pfns.length * PAGE_SIZE);
+    },
+    null,
+  );
+  if (area) fill(area);
+  return rec;
+}
+
 /** SHARED_INFO: the guest's shared info page (4096 bytes). */
 export function encodeSharedInfo(bytes: Uint8Array): Uint8Array {
   return sharedInfoChunk(bytes, null);

@@ -150,7 +150,11 @@ export interface MigrationStats {
    * Post-copy only: pages the target took after it resumed, how many of them a guest access
    * faulted in (the rest came in the background), and how long until the last one arrived.
    */
-  readonly postcopy?: { readonly pages: number; readonly faults: number; readonly durationNs: number };
+  readonly postcopy?: {
+    readonly pages: number;
+    readonly faults: number;
+    readonly durationNs: number;
+  };
 }
 
 /** Progress of a migration, reported as it goes (xl migrate's display, the API's callback). */

@@ -14,6 +14,8 @@ import type { ForeignMapping, ForeignMemory, ForeignPage } from '../../hypercall
 import { DOMID_SELF } from '../../hypercalls/xen.js';
 import type { CallerContext } from '../subsystems.js';
 import type { MachineMemory } from './machine-memory.js';
+import type { DomainMemory } from './domain-memory.js';
+import { PAGE_SIZE } from '../../hypercalls/types.js';
 
 /** Most pages one call maps (a guard against a runaway caller; privcmd batches are far smaller). */
 const MAX_BATCH = 1 << 20;
@@ -95,6 +97,44 @@ export class PrivcmdForeignMemory implements ForeignMemory {
 
   pageLoaded(domid: number, pfn: number): void {
     if (this.caller.privileged) this.mm.pageLoaded(domid, pfn);
+  }
+
+  copyFromPfns(domid: number, pfns: readonly number[], dst: Uint8Array, dstZeroed = false): number {
+    const d = this.target(domid, pfns, dst);
+    if (typeof d === 'number') return d;
+    const frames = this.mm.frames;
+    for (let i = 0; i < pfns.length; i++) {
+      const mfn = d.mfnOf(pfns[i] as number);
+      if (mfn < 0) return XEN_EINVAL;
+      if (dstZeroed && !frames.isMaterialized(mfn)) continue;
+      frames.read(mfn, 0, dst.subarray(i * PAGE_SIZE, (i + 1) * PAGE_SIZE));
+    }
+    return 0;
+  }
+
+  copyToPfns(domid: number, pfns: readonly number[], src: Uint8Array): number {
+    const d = this.target(domid, pfns, src);
+    if (typeof d === 'number') return d;
+    const { frames, table } = this.mm;
+    for (let i = 0; i < pfns.length; i++) {
+      const mfn = d.mfnOf(pfns[i] as number);
+      // A frame that may not be mapped writable (a page table) may not be written either.
+      if (mfn < 0 || !table.getWritableType(mfn)) return XEN_EINVAL;
+      table.putType(mfn);
+      frames.writePage(mfn, src.subarray(i * PAGE_SIZE, (i + 1) * PAGE_SIZE));
+      this.mm.markDirtyMfn(mfn);
+    }
+    return 0;
+  }
+
+  /** The live domain a batch copy names, or the errno (privilege, size, domain). */
+  private target(domid: number, pfns: readonly number[], buf: Uint8Array): DomainMemory | number {
+    if (!this.caller.privileged) return XEN_EPERM;
+    if (!Array.isArray(pfns) || pfns.length > MAX_BATCH || buf.length < pfns.length * PAGE_SIZE)
+      return XEN_EINVAL;
+    const id = domid === DOMID_SELF ? this.caller.domid : domid;
+    const d = Number.isInteger(id) ? this.mm.live(id) : undefined;
+    return d ?? XEN_ESRCH;
   }
 
   unmapForeign(mapping: ForeignMapping): number {
