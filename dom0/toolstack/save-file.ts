@@ -117,6 +117,9 @@ export function decodeSaveFile(bytes: Uint8Array): DecodeResult {
         break;
       case 'end':
         break;
+      case 'postcopy-pfns':
+        // Only a live post-copy migration leaves pages behind; a save file holds every page.
+        return bad('save file: a post-copy page list has no place in a save file');
     }
   }
   // The reader refuses a stream that ends without its header or vCPU record.
