@@ -52,7 +52,7 @@ export class GrantClient {
   private maxFrames = DEFAULT_MAX_GRANT_FRAMES;
   private readonly freeRefs: number[] = [];
   /** Refs handed out and not yet ended: ending any other ref must not put it on the free list twice. */
-  private readonly inUse = new Set<number>();
+  private inUse = new Uint8Array(0); // 1 per ref handed out (a bitmap: no allocation per grant)
   private readonly deferred: number[] = [];
   private nextHostAddr = HOST_ADDR_BASE;
   private readonly freeHostAddrs: number[] = [];
@@ -118,11 +118,11 @@ export class GrantClient {
     if (!v || ref < GNTTAB_NR_RESERVED_ENTRIES) return false;
     // A ref this client never handed out (or already ended) is not ours to free: freeing it would
     // let two grants share one entry, the second overwriting a live, possibly mapped, grant.
-    if (!this.inUse.has(ref)) return false;
+    if (this.inUse[ref] !== 1) return false;
     const off = grantEntryOffset(ref);
     if (readGrantFlags(v, off) & (GTF_reading | GTF_writing)) return false;
     writeGrantFlags(v, off, 0);
-    this.inUse.delete(ref);
+    this.inUse[ref] = 0;
     this.freeRefs.push(ref);
     return true;
   }
@@ -186,7 +186,7 @@ export class GrantClient {
     }
     const ref = this.freeRefs.pop();
     if (ref === undefined) return -1;
-    this.inUse.add(ref);
+    this.inUse[ref] = 1;
     return ref;
   }
 
@@ -209,6 +209,11 @@ export class GrantClient {
     }
     const old = this.views.length;
     this.views = views;
+    if (this.inUse.length < views.length * GRANT_ENTRIES_PER_FRAME_V1) {
+      const grown = new Uint8Array(views.length * GRANT_ENTRIES_PER_FRAME_V1);
+      grown.set(this.inUse);
+      this.inUse = grown;
+    }
     for (let f = views.length - 1; f >= old; f--) {
       for (let i = GRANT_ENTRIES_PER_FRAME_V1 - 1; i >= 0; i--) {
         const ref = f * GRANT_ENTRIES_PER_FRAME_V1 + i;

@@ -175,8 +175,11 @@ export class XenBlockDevice implements BlockDevice {
     const count = Math.floor(dst.length / SECTOR_BYTES);
     const bad = this.check(sector, count);
     if (bad !== null) return err(bad);
-    const r = yield* this.recovering(() => this.transfer(BLKIF_OP_READ, sector, count, dst));
-    return r.ok ? { ok: true, value: dst } : r;
+    for (;;) {
+      if (this.suspended) yield* waitUntil(() => !this.suspended);
+      const r = yield* this.transfer(BLKIF_OP_READ, sector, count, dst);
+      if (r !== RESUBMIT) return r.ok ? { ok: true, value: dst } : r;
+    }
   }
 
   /**
@@ -184,8 +187,13 @@ export class XenBlockDevice implements BlockDevice {
    * each page is granted to the backend for its request only (Linux's bio pages without persistent
    * grants) and the backend's grant copy writes the data straight into it.
    */
-  readPages(sector: number, pfns: readonly number[]): KThread<BlockResult<undefined>> {
-    return this.recovering(() => this.pages(BLKIF_OP_READ, sector, pfns));
+  *readPages(sector: number, pfns: readonly number[]): KThread<BlockResult<undefined>> {
+    // The recovery loop inline (no closure per read): a hot path.
+    for (;;) {
+      if (this.suspended) yield* waitUntil(() => !this.suspended);
+      const r = yield* this.pages(BLKIF_OP_READ, sector, pfns);
+      if (r !== RESUBMIT) return r;
+    }
   }
 
   /** O_DIRECT-like write of the caller's pages (granted read-only for the request). */
