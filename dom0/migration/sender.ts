@@ -364,9 +364,13 @@ class Sender {
     const domid = this.rec.domid;
     if (foreign.copyFromPfns) {
       let rc = 0;
-      const rec = encodePageDataBatch(batch, (data) => {
-        rc = foreign.copyFromPfns?.(domid, batch, data, true) ?? 0;
-      });
+      const rec = encodePageDataBatch(
+        batch,
+        (data, zeroed) => {
+          rc = foreign.copyFromPfns?.(domid, batch, data, zeroed) ?? 0;
+        },
+        (bytes) => this.channel.recycled?.(bytes) ?? null,
+      );
       if (rc !== 0) throw xcError(`reading the memory of domain ${domid}`, rc);
       return rec;
     }

@@ -336,8 +336,29 @@ export function encodePageData(pfns: ArrayLike<number>, readPage: PageReader): U
  */
 export function encodePageDataBatch(
   pfns: ArrayLike<number>,
-  fill: (data: Uint8Array) => void,
+  fill: (data: Uint8Array, zeroed: boolean) => void,
+  reuse?: (bytes: number) => Uint8Array | null,
 ): Uint8Array {
+  const n = pfns.length;
+  const size = REC_HEADER_SIZE + 8 + n * 8 + n * PAGE_SIZE;
+  const buf = n >= 1 && n <= PAGE_DATA_MAX_BATCH ? (reuse?.(size) ?? null) : null;
+  if (buf !== null && buf.length === size) {
+    // A recycled buffer holds old bytes: every header byte is written, every page filled.
+    const dv = new DataView(buf.buffer, buf.byteOffset, size);
+    dv.setUint32(0, REC_TYPE_PAGE_DATA, true);
+    dv.setUint32(4, size - REC_HEADER_SIZE, true);
+    dv.setUint32(8, n, true);
+    dv.setUint32(12, 0, true);
+    for (let i = 0; i < n; i++) {
+      const pfn = pfns[i] as number;
+      if (!(pfn >= 0 && pfn <= 0xffffffff && pfn === Math.floor(pfn)))
+        throw new RangeError(`PAGE_DATA: pfn ${pfn} is not a 32-bit frame number`);
+      dv.setUint32(16 + i * 8, pfn, true);
+      dv.setUint32(20 + i * 8, 0, true);
+    }
+    fill(buf.subarray(16 + n * 8, size), false);
+    return buf;
+  }
   let area: Uint8Array | null = null;
   const rec = pageDataChunk(
     pfns,
@@ -346,7 +367,7 @@ export function encodePageDataBatch(
     },
     null,
   );
-  if (area) fill(area);
+  if (area) fill(area, true);
   return rec;
 }
 

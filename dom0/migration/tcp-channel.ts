@@ -45,6 +45,11 @@ function describeSocketError(e: NodeJS.ErrnoException): string {
   return `migration connection failed: ${e.message}`;
 }
 
+/** Writes at least this big are kept for reuse once flushed (PAGE_DATA records). */
+const RECYCLE_MIN_BYTES = 1 << 20;
+/** How many flushed buffers wait for reuse. */
+const RECYCLE_KEEP = 4;
+
 /** The most one engine event hands to the listeners before the socket is read again. */
 const DELIVER_SLICE_BYTES = 1 << 20;
 
@@ -60,6 +65,7 @@ export class TcpChannel implements MigrationChannel {
   private inboundBytes = 0;
   private deliveryQueued = false;
   private readPaused = false;
+  private readonly free: Uint8Array[] = [];
   /** How the channel ended, once it has (reported to listeners after the data before it). */
   private ending: CloseState = undefined;
   private closeReported = false;
@@ -101,7 +107,8 @@ export class TcpChannel implements MigrationChannel {
       this.tap?.outgoing?.(bytes);
       this.sent += bytes.length;
       if (bytes.length < SMALL_WRITE_BYTES) this.corkForThisTurn();
-      this.socket.write(bytes, this.onFlushed);
+      if (bytes.length >= RECYCLE_MIN_BYTES) this.socket.write(bytes, () => this.flushedBig(bytes));
+      else this.socket.write(bytes, this.onFlushed);
       if (this.socket.writableLength <= WRITE_AHEAD_BYTES) {
         resume(undefined);
         return () => undefined;
@@ -121,6 +128,17 @@ export class TcpChannel implements MigrationChannel {
    * A write reached the kernel. Waking writers here rather than on 'drain' (an empty buffer)
    * keeps data queued while the sender makes its next batch, so the link never idles.
    */
+  recycled(bytes: number): Uint8Array | null {
+    const i = this.free.findIndex((b) => b.length === bytes);
+    return i < 0 ? null : (this.free.splice(i, 1)[0] ?? null);
+  }
+
+  /** A large write reached the kernel: its buffer may be handed out again by `recycled`. */
+  private flushedBig(bytes: Uint8Array): void {
+    if (this.free.length < RECYCLE_KEEP) this.free.push(bytes);
+    this.onFlushed();
+  }
+
   private readonly onFlushed = (): void => {
     if (this.drainWaiters.size > 0 && this.socket.writableLength <= WRITE_AHEAD_BYTES)
       this.wakeWriters();

@@ -32,6 +32,12 @@ export interface MigrationChannel {
   readonly closed: boolean;
   /** Bytes this end has sent so far. */
   readonly bytesSent: number;
+  /**
+   * A buffer of exactly `bytes` that an earlier `send` handed over and the transport is done with
+   * (its old bytes are still in it), or null. A TCP channel recycles its large writes this way, so
+   * a 1 GiB stream does not allocate and zero 1 GiB of fresh buffers.
+   */
+  recycled?(bytes: number): Uint8Array | null;
 }
 
 // ---- the stream's records ------------------------------------------------------------------
