@@ -62,6 +62,23 @@ describe('TcpChannel over a loopback socket', () => {
     await until(() => read === big.length, 10_000);
   });
 
+  it('recycles a large buffer once the kernel has it, never a small one or one still queued', async () => {
+    const { client, server, tc } = await pair();
+    const a = new TcpChannel(client, { clock: tc.clock, kick: tc.kick });
+    const b = new TcpChannel(server, { clock: tc.clock, kick: tc.kick });
+    let got = 0;
+    b.onData((c) => (got += c.length));
+    const big = pattern(4 << 20, 1);
+    const small = pattern(4096, 2);
+    expect(a.recycled(big.length)).toBeNull();
+    await waitFor(a.send(big));
+    await waitFor(a.send(small));
+    await until(() => got === big.length + small.length);
+    expect(a.recycled(small.length)).toBeNull();
+    expect(a.recycled(big.length)).toBe(big);
+    expect(a.recycled(big.length)).toBeNull(); // handed out once
+  });
+
   it('an orderly close reaches the peer as onClose(null) after the data before it', async () => {
     const { client, server, tc } = await pair();
     const a = new TcpChannel(client, { clock: tc.clock, kick: tc.kick });
