@@ -4,15 +4,7 @@
 // policy, the suspend and stop-and-copy, then xl's commitment handshake. Before commitment any
 // failure resumes the guest where it was; after it, the outcome is the target's, as in xl.
 
-import { PAGE_SIZE } from '../../hypercalls/types.js';
-import {
-  XEN_DOMCTL_SHADOW_OP_CLEAN,
-  XEN_DOMCTL_SHADOW_OP_ENABLE_LOGDIRTY,
-  XEN_DOMCTL_SHADOW_OP_OFF,
-  XENMEM_maximum_gpfn,
-} from '../../hypercalls/memory.js';
 import { ToolstackError } from '../toolstack/api.js';
-import { domainConfigToJson } from '../toolstack/config/libxl-json.js';
 import type { DomainRecord } from '../toolstack/domain-registry.js';
 import {
   destroyDomain,
@@ -23,7 +15,6 @@ import {
   type LifecycleDeps,
 } from '../toolstack/lifecycle.js';
 import type { Op } from '../toolstack/task.js';
-import { xcError } from '../toolstack/xc-errors.js';
 import {
   HANDSHAKE_TIMEOUT_NS,
   parsePostcopyDone,
@@ -36,15 +27,8 @@ import {
 } from './handshake.js';
 import { ChannelInbox, expectMessage, readCString, readExactly } from './inbox.js';
 import { precopyPolicy } from './precopy-policy.js';
-import {
-  encodeEnd,
-  encodePageData,
-  encodePageDataBatch,
-  encodePostcopyPfns,
-  encodeSharedInfo,
-  encodeStreamHeader,
-  encodeVcpu,
-} from './stream-writer.js';
+import { mergeSorted, SourceDomain } from './source-domain.js';
+import { encodeEnd, encodePostcopyPfns, encodeSharedInfo, encodeVcpu } from './stream-writer.js';
 import type {
   MigrateOptions,
   MigrationChannel,
@@ -87,10 +71,8 @@ class Sender {
   private readonly report: (p: MigrationProgress) => void;
   private readonly inbox: ChannelInbox;
   private readonly rounds: RoundStats[] = [];
-  private pfns: number[] = [];
-  private populated = new Uint8Array(0);
+  private readonly src: SourceDomain;
   private pagesSent = 0;
-  private logDirty = false;
   private suspended = false;
   private renamedFrom: string | null = null;
   private handoff: string | null = null;
@@ -114,6 +96,7 @@ class Sender {
     this.opts = opts;
     this.report = progress;
     this.inbox = new ChannelInbox(channel, host.deps.platform.clock);
+    this.src = new SourceDomain(host.deps, rec);
   }
 
   private get deps(): LifecycleDeps {
@@ -125,7 +108,6 @@ class Sender {
   }
 
   *run(): Op<MigrationStats> {
-    const { xc } = this.deps;
     const domid = this.rec.domid;
     const start = this.now();
     const live = this.opts.live !== false;
@@ -136,8 +118,8 @@ class Sender {
     });
 
     yield* this.expect(RECEIVER_BANNER, 'waiting for the migration receiver');
-    this.pfns = this.populatedPfns();
-    yield* this.send(this.headerChunks());
+    this.src.scan();
+    yield* this.send(this.src.headerChunks());
     yield* this.awaitReservation();
     this.progress();
 
@@ -146,18 +128,16 @@ class Sender {
       yield* this.suspend();
       suspendedAt = this.now();
     }
-    const on = xc.shadowControl(domid, XEN_DOMCTL_SHADOW_OP_ENABLE_LOGDIRTY);
-    if (!on.ok) throw xcError(`enabling log-dirty mode on domain ${domid}`, on.errno);
-    this.logDirty = true;
+    this.src.enableLogDirty();
 
     // Round 1 sends every page; each later round what the previous one left dirty.
     this.phase = live ? 'precopy' : 'stop-and-copy';
-    let toSend: readonly number[] = this.pfns;
+    let toSend: readonly number[] = this.src.pfns;
     for (this.round = 1; ; this.round++) {
       const t0 = this.now();
       const b0 = this.channel.bytesSent;
       yield* this.sendPages(toSend);
-      const dirty = this.clean();
+      const dirty = this.src.clean();
       const durationNs = this.now() - t0;
       const bytes = this.channel.bytesSent - b0;
       this.dirtyPages = dirty.length;
@@ -181,7 +161,7 @@ class Sender {
         pagesSentThisRound: toSend.length,
         dirtyPages: dirty.length,
         pagesSentTotal: this.pagesSent,
-        guestPages: this.pfns.length,
+        guestPages: this.src.pfns.length,
         roundDurationNs: durationNs,
         bytesPerSecond: durationNs > 0 ? (bytes * 1e9) / durationNs : Infinity,
       });
@@ -201,11 +181,11 @@ class Sender {
       this.phase = 'stop-and-copy';
       const t0 = this.now();
       const b0 = this.channel.bytesSent;
-      let last = mergeSorted(toSend, this.clean());
+      let last = mergeSorted(toSend, this.src.clean());
       if (this.opts.postcopy === true) {
         // Only what the new domain needs to start travels now (boot region: start_info, the
         // P2M list, xenstore and console rings); the rest is paged in on the target.
-        const boot = this.bootPfns();
+        const boot = this.src.bootPfns();
         this.postcopyPfns = last.filter((pfn) => !boot.has(pfn));
         last = last.filter((pfn) => boot.has(pfn));
       }
@@ -221,15 +201,15 @@ class Sender {
       });
       this.dirtyPages = 0;
     }
-    this.logDirtyOff();
+    this.src.logDirtyOff();
     this.handoff = this.deps.platform.programs.handOff?.(domid) ?? null;
     if (this.postcopyPfns.length > 0) yield* this.send([encodePostcopyPfns(this.postcopyPfns)]);
     yield* this.send([
-      encodeSharedInfo(this.sharedInfo()),
+      encodeSharedInfo(this.src.sharedInfo()),
       encodeVcpu({
         kernelRef: this.rec.config.bInfo.kernel ?? '',
         handoff: this.handoff,
-        nrOnlineVcpus: this.onlineVcpus(),
+        nrOnlineVcpus: this.src.onlineVcpus(),
         startInfoPfn: this.rec.layout.startInfoPfn,
       }),
       ...encodeEnd(),
@@ -295,7 +275,7 @@ class Sender {
     const why = e instanceof Error ? e.message : String(e);
     if (!this.channel.closed) this.channel.abort(`migration source: ${why}`);
     if (this.committed) return; // after commitment the outcome is the target's (xl warns)
-    if (this.logDirty) this.logDirtyOff();
+    this.src.logDirtyOff();
     if (this.handoff !== null) this.deps.platform.programs.revokeHandoff?.(this.handoff);
     if (this.renamedFrom !== null) {
       try {
@@ -344,11 +324,11 @@ class Sender {
   private *sendPages(pfns: readonly number[]): Op<void> {
     for (let off = 0; off < pfns.length; off += BATCH) {
       const batch = pfns.slice(off, off + BATCH);
-      const rec = this.pageRecord(batch);
+      const rec = this.src.pageRecord(batch, (bytes) => this.channel.recycled?.(bytes) ?? null);
       yield* this.send([rec]);
       this.pagesSent += batch.length;
       // About 64 reports per round (each may cross a socket to xl), and the round's last batch.
-      const step = Math.max(BATCH, Math.ceil(this.pfns.length / 64));
+      const step = Math.max(BATCH, Math.ceil(this.src.pfns.length / 64));
       const before = this.pagesSent - batch.length;
       if (
         Math.floor(before / step) !== Math.floor(this.pagesSent / step) ||
@@ -358,138 +338,12 @@ class Sender {
     }
   }
 
-  /** One PAGE_DATA of `batch`, read through privcmd into the record's own (fresh) buffer. */
-  private pageRecord(batch: readonly number[]): Uint8Array {
-    const { foreign } = this.deps.platform;
-    const domid = this.rec.domid;
-    if (foreign.copyFromPfns) {
-      let rc = 0;
-      const rec = encodePageDataBatch(
-        batch,
-        (data, zeroed) => {
-          rc = foreign.copyFromPfns?.(domid, batch, data, zeroed) ?? 0;
-        },
-        (bytes) => this.channel.recycled?.(bytes) ?? null,
-      );
-      if (rc !== 0) throw xcError(`reading the memory of domain ${domid}`, rc);
-      return rec;
-    }
-    const m = foreign.mapForeignPfns(domid, batch, false);
-    if (!m.ok) throw xcError(`mapping the memory of domain ${domid}`, m.errno);
-    try {
-      return encodePageData(batch, (i, dst) => void m.value.read(i, dst, true));
-    } finally {
-      foreign.unmapForeign(m.value);
-    }
-  }
-
-  /** SHADOW_OP_CLEAN: the populated pfns dirtied since the last call, ascending. */
-  private clean(): number[] {
-    const { xc } = this.deps;
-    const domid = this.rec.domid;
-    const n = this.populated.length;
-    const bitmap = new Uint8Array((n + 7) >>> 3);
-    const r = xc.shadowControl(domid, XEN_DOMCTL_SHADOW_OP_CLEAN, bitmap, n);
-    if (!r.ok) throw xcError(`reading the dirty log of domain ${domid}`, r.errno);
-    const out: number[] = [];
-    for (let byte = 0; byte < bitmap.length; byte++) {
-      let b = bitmap[byte] as number;
-      while (b !== 0) {
-        const bit = 31 - Math.clz32(b & -b);
-        b &= b - 1;
-        const pfn = byte * 8 + bit;
-        if (this.populated[pfn] === 1) out.push(pfn);
-      }
-    }
-    return out;
-  }
-
-  private logDirtyOff(): void {
-    if (!this.logDirty) return;
-    this.logDirty = false;
-    this.deps.xc.shadowControl(this.rec.domid, XEN_DOMCTL_SHADOW_OP_OFF);
-  }
-
-  /** The pfns with memory behind them (holes are ballooned out), and a membership table. */
-  private populatedPfns(): number[] {
-    const { platform } = this.deps;
-    const domid = this.rec.domid;
-    const max = platform.hypercalls.memory_op(XENMEM_maximum_gpfn, domid);
-    if (max < 0) throw xcError(`xc_domain_maximum_gpfn for domain ${domid}`, -max);
-    const out: number[] = [];
-    this.populated = new Uint8Array(max + 1);
-    for (let base = 0; base <= max; base += 65536) {
-      const n = Math.min(65536, max + 1 - base);
-      const all = new Array<number>(n);
-      for (let i = 0; i < n; i++) all[i] = base + i;
-      const m = platform.foreign.mapForeignPfns(domid, all, false);
-      if (!m.ok) throw xcError(`mapping the memory of domain ${domid}`, m.errno);
-      for (let i = 0; i < n; i++)
-        if (m.value.pages[i]?.errno === 0) {
-          out.push(base + i);
-          this.populated[base + i] = 1;
-        }
-      platform.foreign.unmapForeign(m.value);
-    }
-    return out;
-  }
-
-  private headerChunks(): Uint8Array[] {
-    const v = this.deps.platform.hypercalls.xen_version(0);
-    // The domain's name now (xl rename, or an earlier migration's <name>--incoming, changed it).
-    const config = { ...this.rec.config, cInfo: { ...this.rec.config.cInfo, name: this.rec.name } };
-    const libxl = JSON.parse(domainConfigToJson(config)) as Record<string, unknown>;
-    const configJson = JSON.stringify({ ...libxl, xensim_config: config });
-    return encodeStreamHeader(
-      {
-        configJson,
-        xenMajor: v >>> 16,
-        xenMinor: v & 0xffff,
-        layout: this.rec.layout,
-        pfns: this.pfns,
-      },
-      { checksums: false },
-    );
-  }
-
-  /** The boot region a new domain's kernel and toolstack touch before any guest code runs. */
-  private bootPfns(): Set<number> {
-    const l = this.rec.layout;
-    const s = new Set<number>([l.startInfoPfn, l.storePfn, l.consolePfn]);
-    for (let i = 0; i < l.p2mPages; i++) s.add(l.p2mPfn + i);
-    for (let i = 0; i < l.kernelPages; i++) s.add(l.kernelPfn + i);
-    return s;
-  }
-
-  /** The shared_info page's bytes (SHARED_INFO record). */
-  private sharedInfo(): Uint8Array {
-    const { xc, platform } = this.deps;
-    const out = new Uint8Array(PAGE_SIZE);
-    const info = xc.getInfo(this.rec.domid);
-    if (!info.ok) throw xcError(`xc_domain_getinfo for domain ${this.rec.domid}`, info.errno);
-    const m = platform.foreign.mapForeignMfns(
-      this.rec.domid,
-      [info.value.shared_info_frame],
-      false,
-    );
-    if (m.ok) {
-      m.value.read(0, out);
-      platform.foreign.unmapForeign(m.value);
-    }
-    return out;
-  }
-
-  private onlineVcpus(): number {
-    const info = this.deps.xc.getInfo(this.rec.domid);
-    return info.ok ? Math.max(1, info.value.nr_online_vcpus) : 1;
-  }
-
   private progress(): void {
     this.report({
       phase: this.phase,
       round: this.round,
       pagesSent: this.pagesSent,
-      pagesTotal: this.pfns.length,
+      pagesTotal: this.src.pfns.length,
       dirtyPages: this.dirtyPages,
       bytesOnWire: this.channel.bytesSent,
     });
@@ -510,22 +364,4 @@ function afterCommit(why: string): ToolstackError {
       '  domain here is kept, renamed --migratedaway and suspended.\n' +
       ' ********************************************************************',
   );
-}
-
-/** The union of two ascending pfn lists. */
-function mergeSorted(a: readonly number[], b: readonly number[]): number[] {
-  const out: number[] = [];
-  let i = 0;
-  let j = 0;
-  while (i < a.length || j < b.length) {
-    const x = i < a.length ? (a[i] as number) : Infinity;
-    const y = j < b.length ? (b[j] as number) : Infinity;
-    if (x === y) {
-      out.push(x);
-      i++;
-      j++;
-    } else if (x < y) out.push(a[i++] as number);
-    else out.push(b[j++] as number);
-  }
-  return out;
 }
