@@ -9,6 +9,7 @@ import {
   XEN_DOMINF_shutdownmask,
   XEN_DOMINF_shutdownshift,
 } from '../../hypercalls/domctl.js';
+import { SHUTDOWN_suspend } from '../../hypercalls/sched.js';
 import { ToolstackError, type DeathEvent, type ShutdownKind } from './api.js';
 import type { ShutdownAction } from './config/domain-config-types.js';
 import type { DomainRecord, DomainRegistry } from './domain-registry.js';
@@ -155,8 +156,6 @@ export function renameDomain(deps: LifecycleDeps, rec: DomainRecord, newName: st
   if (!r.ok) throw new ToolstackError('FAIL', `rename: xenstore write failed: ${r.error}`);
   registry.rename(rec, newName);
 }
-
-const SHUTDOWN_suspend = 2;
 
 /**
  * libxl__domain_suspend (PV, control/shutdown path): write `suspend`, wait for the acknowledgement,

@@ -17,18 +17,12 @@ import { formatDiagnostic } from './config/errors.js';
 import { domainConfigToJson } from './config/libxl-json.js';
 import type { RestoreImage } from './domain-builder.js';
 import type { DomainRecord } from './domain-registry.js';
-import {
-  destroyDomain,
-  requestShutdown,
-  SHUTDOWN_ACK_TIMEOUT_NS,
-  shutdownState,
-} from './lifecycle.js';
-import { Signal, type Op } from './task.js';
+import { destroyDomain, resumeSuspended, suspendDomain } from './lifecycle.js';
+import type { Op } from './task.js';
 import type { Toolstack } from './toolstack.js';
 import { decodeSaveFile, encodeSaveFile } from './save-file.js';
 import { xcError } from './xc-errors.js';
 
-const SHUTDOWN_suspend = 2;
 export const CORE_DUMP_DIR = '/var/lib/xen/dump';
 
 interface Snapshot {
@@ -93,30 +87,11 @@ export class SaveRestore {
 
   /** libxl_domain_suspend (non-live) + xl's file writing, then destroy unless -c/-p. */
   *saveOp(rec: DomainRecord, req: SaveRequest, progress: ProgressCallback): Op<void> {
-    const { xc, xs, platform } = this.ts;
+    const { xc, platform } = this.ts;
     const domid = rec.domid;
     let config = rec.config;
     if (req.configText !== undefined) config = this.parseConfig(req.configText, req.file);
-    const suspended = new Signal<boolean>();
-    const check = (): void => {
-      const st = shutdownState(xc, domid);
-      if (!st.exists || (st.shutdown && st.reason === SHUTDOWN_suspend)) suspended.fire(true);
-    };
-    const wait = suspended.wait(platform.clock, SHUTDOWN_ACK_TIMEOUT_NS, false);
-    const token = xs.watch('@releaseDomain', check);
-    try {
-      yield* requestShutdown(this.ts.deps, rec, 'suspend');
-      check();
-      if (!((yield wait) as boolean))
-        throw new ToolstackError(
-          'GUEST_TIMEDOUT',
-          `guest did not suspend within 60 s (domain ${domid})`,
-        );
-    } finally {
-      if (token.ok) xs.unwatch('@releaseDomain', token.value);
-    }
-    if (!shutdownState(xc, domid).exists)
-      throw new ToolstackError('DOMAIN_DESTROYED', `domain ${domid} died during save`);
+    yield* suspendDomain(this.ts.deps, rec);
     progress({
       phase: '',
       done: 0,
@@ -127,8 +102,7 @@ export class SaveRestore {
     platform.fs.writeFile(req.file, bytes);
     if (req.checkpoint || req.leavePaused) {
       // The guest sees its suspend cancelled (SCHEDOP_shutdown returns 1) and carries on.
-      xc.resume(domid);
-      xs.resume(domid);
+      resumeSuspended(this.ts.deps, domid);
       if (req.leavePaused) xc.pause(domid);
       return;
     }
