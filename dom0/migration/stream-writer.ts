@@ -241,29 +241,37 @@ function headerChunks(h: StreamHeader, w: CrcState | null): Uint8Array[] {
 
 function pageDataChunk(
   pfns: ArrayLike<number>,
-  readPage: PageReader,
+  readPage: PageReader | null,
   w: CrcState | null,
+  fillAll?: (data: Uint8Array, zeroed: boolean) => void,
+  reuse?: (bytes: number) => Uint8Array | null,
 ): Uint8Array {
   const n = pfns.length;
   if (n < 1 || n > PAGE_DATA_MAX_BATCH)
     throw new RangeError(`PAGE_DATA: ${n} pages; a batch holds 1 to ${PAGE_DATA_MAX_BATCH}`);
   const bodyLength = 8 + n * 8 + n * PAGE_SIZE; // a multiple of 8: no padding
   const recEnd = REC_HEADER_SIZE + bodyLength;
-  const buf = new Uint8Array(recEnd + (w ? CHECKSUM_RECORD_SIZE : 0));
+  const size = recEnd + (w ? CHECKSUM_RECORD_SIZE : 0);
+  // A recycled buffer still holds old bytes: every header byte is written and every page filled.
+  const recycled = reuse?.(size) ?? null;
+  const buf = recycled !== null && recycled.length === size ? recycled : new Uint8Array(size);
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   dv.setUint32(0, REC_TYPE_PAGE_DATA, true);
   dv.setUint32(4, bodyLength, true);
   dv.setUint32(8, n, true);
-  // reserved (12..15) and each pfn's high word (type NOTAB = 0) stay zero from the allocation.
+  dv.setUint32(12, 0, true); // reserved
   for (let i = 0; i < n; i++) {
     const pfn = pfns[i] as number;
     if (!(pfn >= 0 && pfn <= 0xffffffff && pfn === Math.floor(pfn)))
       throw new RangeError(`PAGE_DATA: pfn ${pfn} is not a 32-bit frame number`);
     dv.setUint32(16 + i * 8, pfn, true);
+    dv.setUint32(20 + i * 8, 0, true); // high word: type NOTAB
   }
-  // One view per page into the record itself: the page's bytes are copied once, straight here.
+  // The pages go straight into the record: each page's bytes are copied once, here.
   let off = 16 + n * 8;
-  for (let i = 0; i < n; i++, off += PAGE_SIZE) readPage(i, buf.subarray(off, off + PAGE_SIZE));
+  if (fillAll) fillAll(buf.subarray(off, off + n * PAGE_SIZE), buf !== recycled);
+  else if (readPage)
+    for (let i = 0; i < n; i++, off += PAGE_SIZE) readPage(i, buf.subarray(off, off + PAGE_SIZE));
   sealRecord(w, buf, 0, recEnd);
   return buf;
 }
@@ -331,44 +339,16 @@ export function encodePageData(pfns: ArrayLike<number>, readPage: PageReader): U
 }
 
 /**
- * PAGE_DATA whose pages are filled in one call: `fill(data)` gets the record's page area (page i
- * at i * 4096, freshly zeroed) to copy the whole batch into at once.
+ * PAGE_DATA whose pages are filled in one call: `fill(data, zeroed)` gets the record's page area
+ * (page i at i * 4096) to copy the whole batch into at once; `zeroed` is false when `reuse` handed
+ * back a buffer that still holds old bytes, so every page must then be written.
  */
 export function encodePageDataBatch(
   pfns: ArrayLike<number>,
   fill: (data: Uint8Array, zeroed: boolean) => void,
   reuse?: (bytes: number) => Uint8Array | null,
 ): Uint8Array {
-  const n = pfns.length;
-  const size = REC_HEADER_SIZE + 8 + n * 8 + n * PAGE_SIZE;
-  const buf = n >= 1 && n <= PAGE_DATA_MAX_BATCH ? (reuse?.(size) ?? null) : null;
-  if (buf !== null && buf.length === size) {
-    // A recycled buffer holds old bytes: every header byte is written, every page filled.
-    const dv = new DataView(buf.buffer, buf.byteOffset, size);
-    dv.setUint32(0, REC_TYPE_PAGE_DATA, true);
-    dv.setUint32(4, size - REC_HEADER_SIZE, true);
-    dv.setUint32(8, n, true);
-    dv.setUint32(12, 0, true);
-    for (let i = 0; i < n; i++) {
-      const pfn = pfns[i] as number;
-      if (!(pfn >= 0 && pfn <= 0xffffffff && pfn === Math.floor(pfn)))
-        throw new RangeError(`PAGE_DATA: pfn ${pfn} is not a 32-bit frame number`);
-      dv.setUint32(16 + i * 8, pfn, true);
-      dv.setUint32(20 + i * 8, 0, true);
-    }
-    fill(buf.subarray(16 + n * 8, size), false);
-    return buf;
-  }
-  let area: Uint8Array | null = null;
-  const rec = pageDataChunk(
-    pfns,
-    (i, dst) => {
-      if (i === 0) area = new Uint8Array(dst.buffer, dst.byteOffset, pfns.length * PAGE_SIZE);
-    },
-    null,
-  );
-  if (area) fill(area, true);
-  return rec;
+  return pageDataChunk(pfns, null, null, fill, reuse);
 }
 
 /** SHARED_INFO: the guest's shared info page (4096 bytes). */
