@@ -7,6 +7,14 @@ const CHUNK_SHIFT = 8;
 /** Frames per chunk (1 MiB): big enough to amortise the allocation, small enough to stay sparse. */
 export const FRAMES_PER_CHUNK = 1 << CHUNK_SHIFT;
 const CHUNK_MASK = FRAMES_PER_CHUNK - 1;
+/**
+ * Frames start this far into their chunk's allocation, so no frame is page-aligned in host memory.
+ * The host kernel copies page-cache data into a page-aligned destination at half speed (4 KiB
+ * aliasing between source and destination: a 64 KiB pread took 11.7 us into a page-aligned buffer,
+ * 5.7 us into one 64 bytes further, measured on this project's machines); disk reads straight into
+ * frames (blkback's bounce pages) depend on it. One cache line keeps copies between frames aligned.
+ */
+const FRAME_LEAD_BYTES = 64;
 
 /** One chunk of host memory: its bytes and the views of the frames materialized so far. */
 interface Chunk {
@@ -80,6 +88,17 @@ export class FrameStore {
     return true;
   }
 
+  /**
+   * `writePage` of the page at `src[off, off + 4096)`, without a view of it: a batch copy checks a
+   * never-materialized frame's page for zeros in place (memcmp) and copies only a page with data.
+   */
+  writePageFrom(mfn: number, src: Uint8Array, off: number): boolean {
+    const v = this.peek(mfn);
+    if (v === undefined && ZERO_PAGE.compare(src, off, off + PAGE_SIZE) === 0) return false;
+    (v ?? this.materialize(mfn)).set(src.subarray(off, off + PAGE_SIZE));
+    return true;
+  }
+
   /** Zeroes a frame before it goes back to the free pool (Xen scrubs freed pages). */
   scrub(mfn: number): void {
     this.peek(mfn)?.fill(0);
@@ -91,14 +110,14 @@ export class FrameStore {
     if (!chunk) {
       // Zero-filled by the allocator; large enough that the OS maps it lazily.
       chunk = {
-        buf: new ArrayBuffer(FRAMES_PER_CHUNK * PAGE_SIZE),
+        buf: new ArrayBuffer(FRAME_LEAD_BYTES + FRAMES_PER_CHUNK * PAGE_SIZE),
         views: new Array<Uint8Array | undefined>(FRAMES_PER_CHUNK),
       };
       this.chunks[c] = chunk;
       this.chunkCount++;
     }
     const i = mfn & CHUNK_MASK;
-    const v = new Uint8Array(chunk.buf, i * PAGE_SIZE, PAGE_SIZE);
+    const v = new Uint8Array(chunk.buf, FRAME_LEAD_BYTES + i * PAGE_SIZE, PAGE_SIZE);
     chunk.views[i] = v;
     this.viewCount++;
     return v;

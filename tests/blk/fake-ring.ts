@@ -42,6 +42,24 @@ export class MemFile implements BlockFile {
     this.bytes.set(src, pos);
     return { ok: true };
   }
+  readvAt(dsts: readonly Uint8Array[], pos: number): FileResult {
+    let at = pos;
+    for (const d of dsts) {
+      d.set(this.bytes.subarray(at, at + d.length));
+      at += d.length;
+    }
+    this.calls.push(`read ${pos} ${at - pos}`);
+    return { ok: true };
+  }
+  writevAt(srcs: readonly Uint8Array[], pos: number): FileResult {
+    let at = pos;
+    for (const b of srcs) {
+      this.bytes.set(b, at);
+      at += b.length;
+    }
+    this.calls.push(`write ${pos} ${at - pos}`);
+    return { ok: true };
+  }
   flush(): FileResult {
     this.calls.push('flush');
     this.flushes++;

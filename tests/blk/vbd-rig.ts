@@ -48,6 +48,14 @@ export class SpyFile implements BlockFile {
     this.log.push(`write ${pos} ${src.length}`);
     return this.inner.writeAt(src, pos);
   }
+  readvAt(dsts: readonly Uint8Array[], pos: number) {
+    this.reads++;
+    return this.inner.readvAt(dsts, pos);
+  }
+  writevAt(srcs: readonly Uint8Array[], pos: number) {
+    this.log.push(`write ${pos} ${srcs.reduce((n, b) => n + b.length, 0)}`);
+    return this.inner.writevAt(srcs, pos);
+  }
   flush() {
     this.log.push('flush');
     return this.inner.flush();

@@ -16,6 +16,10 @@ export interface BlockFile {
   readAt(dst: Uint8Array, position: number): FileResult;
   /** Writes all of `src` at byte `position`. */
   writeAt(src: Uint8Array, position: number): FileResult;
+  /** Fills the buffers in order from byte `position`, as one call (preadv). */
+  readvAt(dsts: readonly Uint8Array[], position: number): FileResult;
+  /** Writes the buffers in order at byte `position`, as one call (pwritev). */
+  writevAt(srcs: readonly Uint8Array[], position: number): FileResult;
   /** Makes every acknowledged write durable (fsync). */
   flush(): FileResult;
   /** Discards `length` bytes at `position`; they read back as zeros afterwards. */
@@ -91,6 +95,33 @@ export class SyncBlockFile implements BlockFile {
     }
   }
 
+  /**
+   * One preadv into the pieces (blkback's bounce pages, so the bytes land where the grant copies
+   * take them: no intermediate buffer). A short read (end of file, signal) finishes piece by piece.
+   */
+  readvAt(dsts: readonly Uint8Array[], position: number): FileResult {
+    if (this.fd < 0) return { ok: false, error: `${this.path}: closed` };
+    let done = 0;
+    try {
+      done = fs.readvSync(this.fd, dsts, position);
+    } catch (e) {
+      return { ok: false, error: `${this.path}: read at ${position}: ${message(e)}` };
+    }
+    return finishVector(dsts, done, position, (b, at) => this.readAt(b, at));
+  }
+
+  /** One pwritev of the pieces; a short write finishes piece by piece. */
+  writevAt(srcs: readonly Uint8Array[], position: number): FileResult {
+    if (this.fd < 0) return { ok: false, error: `${this.path}: closed` };
+    let done = 0;
+    try {
+      done = fs.writevSync(this.fd, srcs, position);
+    } catch (e) {
+      return { ok: false, error: `${this.path}: write at ${position}: ${message(e)}` };
+    }
+    return finishVector(srcs, done, position, (b, at) => this.writeAt(b, at));
+  }
+
   flush(): FileResult {
     if (this.fd < 0) return { ok: false, error: `${this.path}: closed` };
     try {
@@ -123,4 +154,30 @@ export class SyncBlockFile implements BlockFile {
     }
     this.fd = -1;
   }
+}
+
+/**
+ * After a vector call moved `done` bytes, moves the rest of the pieces one by one with `single`
+ * (which loops and zero-fills past the end of the file as readAt/writeAt do).
+ */
+function finishVector(
+  pieces: readonly Uint8Array[],
+  done: number,
+  position: number,
+  single: (b: Uint8Array, at: number) => FileResult,
+): FileResult {
+  let skip = done;
+  let at = position;
+  for (const b of pieces) {
+    if (skip >= b.length) {
+      skip -= b.length;
+      at += b.length;
+      continue;
+    }
+    const r = single(skip === 0 ? b : b.subarray(skip), at + skip);
+    if (!r.ok) return r;
+    skip = 0;
+    at += b.length;
+  }
+  return OK;
 }
