@@ -87,63 +87,47 @@ describe('BlkifProcessor data path', () => {
     }
   });
 
-  it('reads queued back to back that continue each other on disk cost one file read, each answered in order', () => {
-    const r = new Rig({ bouncePages: BLKIF_BOUNCE_PAGES });
-    for (let i = 0; i < 16; i++) r.grant(60 + i);
-    const a = r.request({
-      operation: BLKIF_OP_READ,
-      sector_number: 16n,
-      seg: Array.from({ length: 11 }, (_, i) => seg(60 + i)),
-    });
-    const b = r.request({
-      operation: BLKIF_OP_READ,
-      sector_number: 16n + 88n,
-      seg: Array.from({ length: 5 }, (_, i) => seg(71 + i)),
-    });
-    const out = r.run();
-    expect(out).toEqual({ responses: 2, notify: true, more: false, fault: null });
-    expect(r.responses()).toEqual([
-      [a, BLKIF_OP_READ, BLKIF_RSP_OKAY],
-      [b, BLKIF_OP_READ, BLKIF_RSP_OKAY],
-    ]);
-    expect(r.file.calls.filter((c) => c.startsWith('read'))).toEqual([
-      `read ${16 * 512} ${16 * 4096}`,
-    ]);
-    for (let i = 0; i < 16; i++) {
-      const at = (16 + i * 8) * 512;
-      expect(same(r.grants.get(60 + i), r.file.bytes.subarray(at, at + 4096))).toBe(true);
-    }
-    expect(r.proc.metrics.readReqs).toBe(2);
-    expect(r.proc.metrics.sectorsRead).toBe(128);
-  });
-
-  it('with only the 11 bounce pages blkback accepts, back-to-back reads are not merged: one file read each, data right', () => {
-    const r = new Rig();
-    for (let i = 0; i < 16; i++) r.grant(60 + i);
-    const a = r.request({
-      operation: BLKIF_OP_READ,
-      sector_number: 16n,
-      seg: Array.from({ length: 11 }, (_, i) => seg(60 + i)),
-    });
-    const b = r.request({
-      operation: BLKIF_OP_READ,
-      sector_number: 16n + 88n,
-      seg: Array.from({ length: 5 }, (_, i) => seg(71 + i)),
-    });
-    expect(r.run()).toEqual({ responses: 2, notify: true, more: false, fault: null });
-    expect(r.responses()).toEqual([
-      [a, BLKIF_OP_READ, BLKIF_RSP_OKAY],
-      [b, BLKIF_OP_READ, BLKIF_RSP_OKAY],
-    ]);
-    expect(r.file.calls.filter((c) => c.startsWith('read'))).toEqual([
-      `read ${16 * 512} ${11 * 4096}`,
-      `read ${(16 + 88) * 512} ${5 * 4096}`,
-    ]);
-    for (let i = 0; i < 16; i++) {
-      const at = (16 + i * 8) * 512;
-      expect(same(r.grants.get(60 + i), r.file.bytes.subarray(at, at + 4096))).toBe(true);
-    }
-  });
+  it.each([
+    {
+      bounce: BLKIF_BOUNCE_PAGES,
+      why: 'cost one file read',
+      reads: [`read ${16 * 512} ${16 * 4096}`],
+    },
+    {
+      bounce: 11,
+      why: 'are not merged when only the 11 bounce pages blkback accepts hold them (one read each)',
+      reads: [`read ${16 * 512} ${11 * 4096}`, `read ${(16 + 88) * 512} ${5 * 4096}`],
+    },
+  ])(
+    'reads queued back to back that continue each other on disk $why, each answered in order',
+    ({ bounce, reads }) => {
+      const r = new Rig({ bouncePages: bounce });
+      for (let i = 0; i < 16; i++) r.grant(60 + i);
+      const a = r.request({
+        operation: BLKIF_OP_READ,
+        sector_number: 16n,
+        seg: Array.from({ length: 11 }, (_, i) => seg(60 + i)),
+      });
+      const b = r.request({
+        operation: BLKIF_OP_READ,
+        sector_number: 16n + 88n,
+        seg: Array.from({ length: 5 }, (_, i) => seg(71 + i)),
+      });
+      const out = r.run();
+      expect(out).toEqual({ responses: 2, notify: true, more: false, fault: null });
+      expect(r.responses()).toEqual([
+        [a, BLKIF_OP_READ, BLKIF_RSP_OKAY],
+        [b, BLKIF_OP_READ, BLKIF_RSP_OKAY],
+      ]);
+      expect(r.file.calls.filter((c) => c.startsWith('read'))).toEqual(reads);
+      for (let i = 0; i < 16; i++) {
+        const at = (16 + i * 8) * 512;
+        expect(same(r.grants.get(60 + i), r.file.bytes.subarray(at, at + 4096))).toBe(true);
+      }
+      expect(r.proc.metrics.readReqs).toBe(2);
+      expect(r.proc.metrics.sectorsRead).toBe(128);
+    },
+  );
 
   it('with BLKIF_BOUNCE_PAGES, four merged 11-segment reads take one file read and one GNTTABOP_copy of 44 ops', () => {
     const r = new Rig({ bouncePages: BLKIF_BOUNCE_PAGES, sectors: 512 });
