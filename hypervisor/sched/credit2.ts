@@ -5,7 +5,7 @@
 import { XEN_EINVAL, err, ok, type XenResult } from '../../hypercalls/errno.js';
 import { XEN_SCHEDULER_CREDIT2 } from '../../hypercalls/domctl.js';
 import type { Domain, Vcpu } from '../domain.js';
-import type { SchedHost, SchedParams, Scheduler } from './scheduler.js';
+import { putWeightAndCap, type SchedHost, type SchedParams, type Scheduler } from './scheduler.js';
 
 export const CSCHED2_CREDIT_INIT_NS = 10_000_000;
 export const CSCHED2_MIN_TIMER_NS = 500_000;
@@ -292,15 +292,7 @@ export class Credit2Scheduler implements Scheduler {
   }
 
   setDomainParams(d: Domain, weight: number, cap: number): XenResult<number> {
-    if (!Number.isInteger(weight) || weight < 0 || weight > 65535) return err(XEN_EINVAL);
-    if (!Number.isInteger(cap) || cap < 0 || cap > 0xffff) return err(XEN_EINVAL);
-    if (cap !== 0xffff && cap > 100 * Math.max(1, d.vcpus.length)) return err(XEN_EINVAL);
-    if (weight !== 0) d.weight = weight;
-    if (cap !== 0xffff) {
-      d.cap = cap;
-      if (cap === 0) for (const v of d.vcpus) if (v.parked) this.host.setParked(v, false);
-    }
-    return ok(0);
+    return putWeightAndCap(this.host, d, weight, cap);
   }
 
   getParams(): SchedParams {

@@ -1,6 +1,6 @@
 // The seam between the scheduling core and a scheduling policy (struct scheduler in xen/common/sched/private.h).
 
-import type { XenResult } from '../../hypercalls/errno.js';
+import { XEN_EINVAL, err, ok, type XenResult } from '../../hypercalls/errno.js';
 import type { Domain, Vcpu } from '../domain.js';
 
 /** What a policy may ask of the core. */
@@ -70,4 +70,26 @@ export function firstAllowedFrom(
     if (mask[c] === 1 && pred(c)) return c;
   }
   return -1;
+}
+
+/**
+ * XEN_DOMCTL_SCHEDOP_putinfo for the weight-and-cap schedulers (csched_dom_cntl in credit.c,
+ * csched2_dom_cntl in credit2.c): weight 1..65535 (0 = unchanged), cap in percent of one pCPU up
+ * to 100 per vCPU (0 = none, 0xFFFF = unchanged). Removing the cap unparks the domain's vCPUs.
+ */
+export function putWeightAndCap(
+  host: SchedHost,
+  d: Domain,
+  weight: number,
+  cap: number,
+): XenResult<number> {
+  if (!Number.isInteger(weight) || weight < 0 || weight > 65535) return err(XEN_EINVAL);
+  if (!Number.isInteger(cap) || cap < 0 || cap > 0xffff) return err(XEN_EINVAL);
+  if (cap !== 0xffff && cap > 100 * Math.max(1, d.vcpus.length)) return err(XEN_EINVAL);
+  if (weight !== 0) d.weight = weight;
+  if (cap !== 0xffff) {
+    d.cap = cap;
+    if (cap === 0) for (const v of d.vcpus) if (v.parked) host.setParked(v, false);
+  }
+  return ok(0);
 }
