@@ -1,9 +1,11 @@
-// The in-process stand-in for a migrated PV guest's register state (xg_sr_save.c's
+// The in-process stand-in for a migrated or saved PV guest's register state (xg_sr_save.c's
 // X86_PV_VCPU_BASIC records): the guest program running a suspended domain is parked under a
-// one-shot `handoff:<n>` ref, and the target's domain runs it, lazily, once it is first scheduled.
+// one-shot `handoff:<instance>.<n>` ref, and the domain a migration or `xl restore` builds runs it,
+// lazily, once it is first scheduled.
 // DEVIATION(xen): a coroutine's execution state cannot be serialized, so it moves by reference,
 // within one process only.
 
+import { randomBytes } from 'node:crypto';
 import type { GuestCoroutine, GuestEnv, GuestProgram } from '../../hypercalls/guest-interface.js';
 import type { XenResult } from '../../hypercalls/errno.js';
 import type { GuestMemory } from '../../hypercalls/memory.js';
@@ -28,9 +30,24 @@ export function unwrapHandoff(program: GuestProgram): GuestProgram {
 /** Finds the memory of the domain an env belongs to, if this resolver's host runs it. */
 export type EnvMemoryResolver = (env: GuestEnv) => XenResult<GuestMemory> | undefined;
 
+/**
+ * Programs parked and never taken that a table keeps at most (an `xl save` parks one for a restore
+ * that may never come); past it the oldest is dropped and its save file restores by a kernel start.
+ */
+export const MAX_PARKED = 16;
+
 export class HandoffTable {
   private readonly resolvers: EnvMemoryResolver[] = [];
   private next = 1;
+  /**
+   * Names this table in its refs (`handoff:<instance>.<n>`): a save file outlives the process, and
+   * a ref from another process's table must never find a program parked here.
+   */
+  readonly instance: string;
+
+  constructor(instance: string = randomBytes(4).toString('hex')) {
+    this.instance = instance;
+  }
 
   /** A host of the pool registers how to find the memory of the domains it runs. */
   addMemoryResolver(r: EnvMemoryResolver): void {
@@ -49,10 +66,17 @@ export class HandoffTable {
   private readonly parked = new Map<string, GuestProgram>();
   private readonly taken = new Map<string, TakenHandoff>();
 
-  /** Parks `program` (unwrapped, if it is itself a handoff wrapper) under a fresh ref. */
+  /**
+   * Parks `program` (unwrapped, if it is itself a handoff wrapper) under a fresh ref; beyond
+   * MAX_PARKED the oldest parked program is dropped.
+   */
   put(program: GuestProgram): string {
-    const ref = `${HANDOFF_PREFIX}${this.next++}`;
+    const ref = `${HANDOFF_PREFIX}${this.instance}.${this.next++}`;
     this.parked.set(ref, unwrapHandoff(program));
+    if (this.parked.size > MAX_PARKED) {
+      const oldest = this.parked.keys().next().value;
+      if (oldest !== undefined) this.parked.delete(oldest);
+    }
     return ref;
   }
 

@@ -9,7 +9,7 @@ import {
   XEN_DOMCTL_SHADOW_OP_OFF,
   XENMEM_maximum_gpfn,
 } from '../../hypercalls/memory.js';
-import { domainConfigToJson } from '../toolstack/config/libxl-json.js';
+import { retrieveDomainConfig, streamConfigJson } from '../toolstack/retrieve-config.js';
 import type { DomainRecord } from '../toolstack/domain-registry.js';
 import type { LifecycleDeps } from '../toolstack/lifecycle.js';
 import { xcError } from '../toolstack/xc-errors.js';
@@ -119,13 +119,11 @@ export class SourceDomain {
 
   headerChunks(): Uint8Array[] {
     const v = this.deps.platform.hypercalls.xen_version(0);
-    // The domain's name now (xl rename, or an earlier migration's <name>--incoming, changed it).
-    const config = { ...this.rec.config, cInfo: { ...this.rec.config.cInfo, name: this.rec.name } };
-    const libxl = JSON.parse(domainConfigToJson(config)) as Record<string, unknown>;
-    const configJson = JSON.stringify({ ...libxl, xensim_config: config });
+    // The domain as it is now: an xl rename or an earlier migration's <name>--incoming changed its
+    // name, xl mem-set its memory target.
     return encodeStreamHeader(
       {
-        configJson,
+        configJson: streamConfigJson(retrieveDomainConfig(this.rec)),
         xenMajor: v >>> 16,
         xenMinor: v & 0xffff,
         layout: this.rec.layout,

@@ -65,6 +65,8 @@ export interface RestoreImage {
   readonly pfns: readonly number[];
   /** A save file's page i (pfns[i]); unused when `receive` is given. */
   pageData?(i: number): Uint8Array;
+  /** A save file's handoff ref (its vCPU record's): the saved guest's own program, same process only. */
+  readonly handoff?: string | null;
   /**
    * An incoming migration (xc_domain_restore over a stream): once the domain exists with its pfns
    * populated (the reservation), the build waits in here while pages arrive, then goes on with the
@@ -241,8 +243,10 @@ function* buildSteps(deps: BuildDeps, req: BuildRequest, undo: Undo): Op<DomainR
     };
     let handoff: string | null = null;
     if (req.restore?.receive) handoff = (yield* req.restore.receive(domid)).handoff;
-    else if (req.restore) writeRestoredPages(platform, domid, req.restore);
-    else
+    else if (req.restore) {
+      writeRestoredPages(platform, domid, req.restore);
+      handoff = req.restore.handoff ?? null;
+    } else
       for (let i = 0; i < layout.kernelPages; i++)
         page(layout.kernelPfn + i).set(
           req.kernel.bytes.subarray(i * PAGE_SIZE, (i + 1) * PAGE_SIZE),
@@ -307,8 +311,9 @@ function* buildSteps(deps: BuildDeps, req: BuildRequest, undo: Undo): Op<DomainR
           resumed: req.restore ? 1 : 0,
         },
       });
-    // A handoff names the migrated guest's own suspended program (same process only); otherwise,
-    // or if this process does not know it, the kernel starts again over its memory image.
+    // A handoff names the migrated or saved guest's own suspended program (same process only);
+    // otherwise, or if this process does not know it (any more), the kernel starts again over its
+    // memory image.
     let ctx = handoff !== null ? vcpuContext(handoff) : undefined;
     if (!ctx?.ok) ctx = vcpuContext(req.kernel.ref);
     if (!ctx.ok) throw xcError('xc_vcpu_setcontext failed', ctx.errno);

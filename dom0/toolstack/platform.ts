@@ -61,16 +61,17 @@ export interface Dom0Filesystem {
  */
 export interface GuestProgramRegistry {
   /**
-   * The program registered under `ref`. A handoff ref (`handoff:<n>`) is one-shot: it is taken out
-   * of the handoff table, and what comes back is a wrapper that calls the parked program only when
-   * the new domain first runs (after its unpause).
+   * The program registered under `ref`. A handoff ref (`handoff:<instance>.<n>`) is one-shot: it
+   * is taken out of the handoff table, and what comes back is a wrapper that calls the parked
+   * program only when the new domain first runs (after its unpause).
    */
   get(ref: string): GuestProgram | undefined;
   register(ref: string, program: GuestProgram): void;
   /**
-   * Migration, in process: parks the guest program now running domain `domid` under a fresh
-   * `handoff:<n>` ref (unique across the hosts of a pool), the ref a VcpuState carries to the
-   * target. undefined when there is no such guest. Optional: a registry without it cannot hand off.
+   * Migration, or a save, in process: parks the guest program now running domain `domid` under a
+   * fresh `handoff:<instance>.<n>` ref (unique across the hosts of a pool, and never found by
+   * another process), the ref a VcpuState carries to the target or the save file. undefined when
+   * there is no such guest. Optional: a registry without it cannot hand off.
    */
   handOff?(domid: number): string | undefined;
   /** A migration failed before the target ran the program: the ref is dropped. False if it ran. */

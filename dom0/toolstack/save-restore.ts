@@ -14,12 +14,12 @@ import {
 import type { DomainConfig } from './config/domain-config-types.js';
 import { parseDomainConfig } from './config/domain-config-file.js';
 import { formatDiagnostic } from './config/errors.js';
-import { domainConfigToJson } from './config/libxl-json.js';
 import type { RestoreImage } from './domain-builder.js';
 import type { DomainRecord } from './domain-registry.js';
 import { destroyDomain, resumeSuspended, suspendDomain } from './lifecycle.js';
 import type { Op } from './task.js';
 import type { Toolstack } from './toolstack.js';
+import { retrieveDomainConfig, streamConfigJson } from './retrieve-config.js';
 import { decodeSaveFile, encodeSaveFile } from './save-file.js';
 import { xcError } from './xc-errors.js';
 
@@ -63,22 +63,27 @@ export class SaveRestore {
     return snap;
   }
 
-  private encode(rec: DomainRecord, snap: Snapshot, config: DomainConfig): Uint8Array {
+  private encode(
+    rec: DomainRecord,
+    snap: Snapshot,
+    config: DomainConfig,
+    handoff: string | null = null,
+  ): Uint8Array {
     const v = this.ts.platform.hypercalls.xen_version(0);
-    const libxl = JSON.parse(domainConfigToJson(config)) as Record<string, unknown>;
-    const configJson = JSON.stringify({ ...libxl, xensim_config: config });
     const info = this.ts.xc.getInfo(rec.domid);
     return encodeSaveFile({
-      configJson,
+      configJson: streamConfigJson(config),
       xenMajor: v >>> 16,
       xenMinor: v & 0xffff,
       layout: rec.layout,
       pfns: snap.pfns,
       page: (i) => snap.pages[i] as Uint8Array,
-      // A save file outlives the process: no handoff, the kernel resumes from its memory image.
+      // DEVIATION(xen): a save file outlives the process, so the guest's execution state goes as a
+      // handoff ref that only this process can resolve; elsewhere the kernel starts again over the
+      // saved memory image.
       vcpu: {
         kernelRef: config.bInfo.kernel ?? '',
-        handoff: null,
+        handoff,
         nrOnlineVcpus: info.ok ? Math.max(1, info.value.nr_online_vcpus) : 1,
         startInfoPfn: rec.layout.startInfoPfn,
       },
@@ -89,7 +94,7 @@ export class SaveRestore {
   *saveOp(rec: DomainRecord, req: SaveRequest, progress: ProgressCallback): Op<void> {
     const { xc, platform } = this.ts;
     const domid = rec.domid;
-    let config = rec.config;
+    let config = retrieveDomainConfig(rec);
     if (req.configText !== undefined) config = this.parseConfig(req.configText, req.file);
     yield* suspendDomain(this.ts.deps, rec);
     progress({
@@ -98,9 +103,20 @@ export class SaveRestore {
       total: 0,
       note: `Saving to ${req.file} new xl format (info 0x3/0x0/0)`,
     });
-    const bytes = this.encode(rec, this.snapshot(domid, progress), config);
-    platform.fs.writeFile(req.file, bytes);
-    if (req.checkpoint || req.leavePaused) {
+    // The guest goes on from its suspend point when this process restores the file, as a real
+    // guest's registers would let it; a checkpoint (-c/-p) keeps the program running here.
+    const keeps = req.checkpoint || req.leavePaused;
+    const handoff = keeps ? null : (platform.programs.handOff?.(domid) ?? null);
+    try {
+      platform.fs.writeFile(
+        req.file,
+        this.encode(rec, this.snapshot(domid, progress), config, handoff),
+      );
+    } catch (e) {
+      if (handoff !== null) platform.programs.revokeHandoff?.(handoff);
+      throw e;
+    }
+    if (keeps) {
       // The guest sees its suspend cancelled (SCHEDOP_shutdown returns 1) and carries on.
       resumeSuspended(this.ts.deps, domid);
       if (req.leavePaused) xc.pause(domid);
@@ -149,10 +165,11 @@ export class SaveRestore {
           : new ToolstackError('INVAL', `${req.file}: bad configuration JSON`),
       );
     }
-    const { pfns, pageOffsets, layout } = d.value;
+    const { pfns, pageOffsets, layout, vcpu } = d.value;
     const image: RestoreImage = {
       layout,
       pfns,
+      handoff: vcpu.handoff,
       pageData: (i) => {
         const off = pageOffsets[i] ?? 0;
         return bytes.subarray(off, off + PAGE_SIZE);

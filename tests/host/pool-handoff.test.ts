@@ -2,7 +2,7 @@
 // source under a one-shot ref, run lazily by the target's domain once it is first scheduled.
 
 import { afterEach, describe, expect, it } from 'vitest';
-import { HandoffTable, unwrapHandoff } from '../../dom0/host/handoff.js';
+import { HandoffTable, MAX_PARKED, unwrapHandoff } from '../../dom0/host/handoff.js';
 import { SimPool } from '../../dom0/host/pool.js';
 import {
   block,
@@ -31,17 +31,39 @@ const env = (domid: number): GuestEnv =>
 
 describe('HandoffTable', () => {
   it('take is one-shot and refs are never reused', () => {
-    const t = new HandoffTable();
+    const t = new HandoffTable('t1');
     const { program } = recording();
     const r1 = t.put(program);
     const r2 = t.put(program);
-    expect(r1).toBe('handoff:1');
-    expect(r2).toBe('handoff:2');
+    expect(r1).toBe('handoff:t1.1');
+    expect(r2).toBe('handoff:t1.2');
     expect(t.size).toBe(2);
     expect(t.take(r1)).toBeTypeOf('function');
     expect(t.take(r1)).toBeUndefined();
-    expect(t.take('handoff:99')).toBeUndefined();
+    expect(t.take('handoff:t1.99')).toBeUndefined();
     expect(t.size).toBe(1);
+  });
+
+  it('a ref from another table (another process) finds nothing, whatever its number', () => {
+    const mine = new HandoffTable();
+    const theirs = new HandoffTable();
+    const { program } = recording();
+    const ref = theirs.put(program);
+    mine.put(program);
+    expect(mine.instance).not.toBe(theirs.instance);
+    expect(mine.take(ref)).toBeUndefined();
+    expect(theirs.take(ref)).toBeTypeOf('function');
+  });
+
+  it(`keeps at most ${MAX_PARKED} parked programs, dropping the oldest`, () => {
+    const t = new HandoffTable('t');
+    const { program } = recording();
+    const refs = Array.from({ length: MAX_PARKED + 2 }, () => t.put(program));
+    expect(t.size).toBe(MAX_PARKED);
+    expect(t.take(refs[0] as string)).toBeUndefined();
+    expect(t.take(refs[1] as string)).toBeUndefined();
+    expect(t.take(refs[2] as string)).toBeTypeOf('function');
+    expect(t.take(refs.at(-1) as string)).toBeTypeOf('function');
   });
 
   it('the wrapper calls nothing until a vCPU steps, and then vCPU 0 first', () => {
@@ -91,7 +113,7 @@ describe('HandoffTable', () => {
     if (!ran) throw new Error('no wrapper');
     ran(env(4), 0).next(0);
     expect(t.revoke(ranRef)).toBe(false);
-    expect(t.revoke('handoff:404')).toBe(false);
+    expect(t.revoke('handoff:t.404')).toBe(false);
   });
 });
 
@@ -113,7 +135,7 @@ describe('handoff through a pool host’s guest-program registry', () => {
     expect(programs.handOff?.(0)).toBeUndefined(); // dom0 never moves
     expect(programs.handOff?.(99)).toBeUndefined();
     const ref = programs.handOff?.(srcDomid);
-    expect(ref).toMatch(/^handoff:\d+$/);
+    expect(ref).toMatch(/^handoff:[0-9a-f]{8}\.\d+$/);
     expect(p.handoffs.size).toBe(1);
     const parked = ref === undefined ? undefined : p.handoffs.take(ref);
     expect(parked && unwrapHandoff(parked)).toBe(srcDomain?.program);
