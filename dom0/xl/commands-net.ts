@@ -6,7 +6,8 @@ import { ToolstackError } from '../toolstack/api.js';
 import { parseNicWords } from '../toolstack/network-devices.js';
 import type { CommandSpec } from './command-spec.js';
 import { reportToolstackError } from './context.js';
-import { formatNicRows, NETWORK_LIST_HEADER, nicToJson } from './format-net.js';
+import { nicToJson } from '../toolstack/config/libxl-json.js';
+import { formatNicRows, NETWORK_LIST_HEADER } from './format-net.js';
 
 export const networkAttach: CommandSpec = {
   name: 'network-attach',

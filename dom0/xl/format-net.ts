@@ -2,8 +2,6 @@
 // network-attach` prints (libxl_device_nic_to_json).
 
 import type { NicInfo } from '../toolstack/api.js';
-import { NIC_COLO_FIELDS, type NicSpec } from '../toolstack/config/vif-spec.js';
-import { JsonMap, toYajlJson } from '../toolstack/config/yajl-json.js';
 import { padLeft, padRight } from './printf.js';
 
 /** `%-3s %-2s %-17s %-6s %-5s %-6s %5s/%-5s %-30s` (the padding of the last column is kept). */
@@ -19,29 +17,4 @@ export function formatNicRow(n: NicInfo): string {
 
 export function formatNicRows(nics: readonly NicInfo[]): string {
   return nics.map((n) => formatNicRow(n) + '\n').join('');
-}
-
-/**
- * libxl_device_nic_to_json of the nic xl parsed: libxl_types.idl field order, fields at their
- * default omitted (devid -1, a zero MAC, mtu 0, unset strings, the default defbool), as
- * config/libxl-json.ts prints the nics of `xl create -n`.
- */
-export function nicToJson(n: NicSpec): string {
-  const m = new JsonMap()
-    .set('backend_domname', n.backendDomname)
-    .set('devid', n.devid === -1 ? undefined : n.devid)
-    .set('mtu', n.mtu === 0 ? undefined : n.mtu)
-    .set('model', n.model)
-    .set('mac', n.mac)
-    .set('ip', n.ip)
-    .set('bridge', n.bridge)
-    .set('ifname', n.ifname)
-    .set('script', n.script)
-    .set('nictype', n.nictype)
-    .set('rate_bytes_per_interval', n.rateBytesPerInterval || undefined)
-    .set('rate_interval_usecs', n.rateIntervalUsecs || undefined)
-    .set('gatewaydev', n.gatewaydev);
-  for (const f of NIC_COLO_FIELDS) m.set(f, n.colo[f]);
-  m.set('trusted', n.trusted === undefined ? undefined : n.trusted ? 'True' : 'False');
-  return toYajlJson(m);
 }

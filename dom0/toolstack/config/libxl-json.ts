@@ -177,10 +177,11 @@ function diskJson(d: DiskSpec): JsonMap {
     .set('trusted', defbool(d.trusted));
 }
 
+/** devid -1 (libxl_device_nic_init's, for libxl to choose) is omitted: `xl network-attach -n`. */
 function nicJson(n: NicSpec): JsonMap {
   const m = new JsonMap()
     .set('backend_domname', n.backendDomname)
-    .set('devid', n.devid)
+    .set('devid', n.devid === -1 ? undefined : n.devid)
     .set('mtu', nonzero(n.mtu))
     .set('model', n.model)
     .set('mac', n.mac)
@@ -230,4 +231,12 @@ export function domainConfigJsonTree(cfg: DomainConfig): JsonMap {
 /** What `xl create -n` prints on stdout: libxl_domain_config_to_json of the parsed config. */
 export function domainConfigToJson(cfg: DomainConfig): string {
   return toYajlJson(domainConfigJsonTree(cfg));
+}
+
+/**
+ * libxl_device_nic_to_json: libxl_types.idl field order, fields at their default omitted (devid -1,
+ * a zero MAC, mtu 0, unset strings, the default defbool), as the nics of `xl create -n` print.
+ */
+export function nicToJson(n: NicSpec): string {
+  return toYajlJson(nicJson(n));
 }
