@@ -3,6 +3,7 @@
 // (access port, `vlan=` or the default PVID 1), an 802.1Q trunk, or a host uplink.
 
 import { ETH_DATA_LEN } from './ethernet.js';
+import type { NetFrame } from './net-frame.js';
 
 export type PortKind = 'vif' | 'trunk' | 'uplink';
 
@@ -66,6 +67,11 @@ export interface BridgePortOptions {
    * is valid only during the call: a receiver that keeps it retains it (retainFrame) or copies it.
    */
   readonly deliver: (frame: Uint8Array) => void;
+  /**
+   * Takes a NetFrame (fragments still in the sending guest's grants) as is, like deliver; a port
+   * without it gets the frame's bytes. Only a vif's netback offers it.
+   */
+  readonly deliverFrame?: ((frame: NetFrame) => void) | undefined;
 }
 
 const MEMBER = 1;
@@ -79,6 +85,7 @@ export class BridgePort {
   readonly counters: PortCounters = newPortCounters();
   readonly taps: PortTap[] = [];
   readonly deliver: (frame: Uint8Array) => void;
+  readonly deliverFrame: ((frame: NetFrame) => void) | undefined;
   /** Per VID: MEMBER | UNTAGGED bits. */
   private readonly vlanBits = new Uint8Array(4096);
   /** The bridge the port is on (null once removed). */
@@ -89,6 +96,7 @@ export class BridgePort {
     this.kind = opts.kind;
     this.mtu = opts.mtu ?? ETH_DATA_LEN;
     this.deliver = opts.deliver;
+    this.deliverFrame = opts.deliverFrame;
     const v = opts.vlans ?? (opts.kind === 'vif' ? DEFAULT_PORT_VLANS : UPLINK_VLANS);
     this.pvid = v.pvid ?? 0;
     for (const id of v.vlans) if (id >= 1 && id <= 4094) this.vlanBits[id] = MEMBER;

@@ -1,9 +1,12 @@
 // A dom0 bridge as a learning switch with VLAN filtering (Linux net/bridge/br_input.c,
 // br_forward.c, br_fdb.c, br_vlan.c): the forwarding database is keyed by (VID, MAC) and ages in
 // virtual time, unknown and group destinations flood to the VLAN's other members, and a frame
-// never leaves its VLAN or its bridge. Frames are Uint8Arrays; an untagged frame is passed to
-// every receiver as is (receivers never mutate it; a pool frame is valid only during delivery, so a
-// receiver that keeps one retains or copies it: frame-pool.ts).
+// never leaves its VLAN or its bridge. Frames are Uint8Arrays or NetFrames (net-frame.ts: a
+// header in dom0 and fragments still in the sending guest's grants); an untagged frame is passed
+// to every receiver as is (receivers never mutate it; a pool frame is valid only during delivery,
+// so a receiver that keeps one retains or copies it: frame-pool.ts). A NetFrame goes as is only to
+// a single port that takes fragments (a vif: its netback copies them straight from the sender's
+// grants) with no change of tag; taps, floods, other ports and re-tagging linearize it once.
 
 import {
   ETH_HLEN,
@@ -16,6 +19,8 @@ import {
   VLAN_HLEN,
 } from './ethernet.js';
 import { BridgePort, type BridgePortOptions } from './bridge-port.js';
+import type { PageFrame } from './frame-pool.js';
+import { frameBytes, NetFrame, type Frame } from './net-frame.js';
 
 /** Linux's default ageing time (BR_DEFAULT_AGEING_TIME): 300 s. */
 export const DEFAULT_AGEING_NS = 300_000_000_000;
@@ -69,6 +74,8 @@ export class Bridge {
   /** The frame being forwarded, untagged and tagged, each made at most once per input. */
   private egUntagged: Uint8Array | null = null;
   private egTagged: Uint8Array | null = null;
+  /** The VID of the tag the frame being forwarded came with, or -1. */
+  private inTagged = -1;
 
   constructor(name: string, clock: BridgeClock, ageingNs = DEFAULT_AGEING_NS) {
     this.name = name;
@@ -117,21 +124,76 @@ export class Bridge {
   }
 
   /** br_handle_frame: a frame arrives on `port` (as on its wire: tagged or not). */
-  input(port: BridgePort, frame: Uint8Array): void {
+  input(port: BridgePort, frame: Frame): void {
     const now = this.clock.now();
+    if (!(frame instanceof NetFrame)) return this.inputBytes(port, frame, now);
+    if (port.taps.length === 0 && frame.linear === null) return this.inputNet(port, frame, now);
+    // A capture needs the bytes: the fragments are copied once.
+    const bytes = frameBytes(frame);
+    if (bytes === null) return this.drop(port, 'fragment copy failed');
+    this.inputBytes(port, bytes, now);
+  }
+
+  private inputBytes(port: BridgePort, frame: Uint8Array, now: number): void {
     if (port.taps.length !== 0) for (const tap of port.taps) tap(frame, now, 'in');
-    if (port.bridgeName !== this.name) return this.drop(port, 'port not on bridge');
+    const vid = this.ingress(port, frame, frame.length, now);
+    if (vid >= 0) this.forward(port, frame, vid, now);
+  }
+
+  /**
+   * A NetFrame goes on as is to a single vif port that takes fragments, without a change of tag;
+   * anything else gets its bytes.
+   */
+  private inputNet(port: BridgePort, f: NetFrame, now: number): void {
+    const hdr = f.head as PageFrame;
+    const vid = this.ingress(port, hdr, f.length, now);
+    if (vid < 0) return;
+    const dst = macAt(hdr, 0);
+    if (this.inTagged < 0 && !isGroupMac(dst)) {
+      const e = this.lookup(vid, dst, now);
+      // br_forward: a destination learned on the ingress port is filtered, not reflected.
+      if (e?.port === port) return;
+      const p = e?.port;
+      if (p?.deliverFrame !== undefined && p.sendsUntagged(vid) && p.taps.length === 0) {
+        if (f.length - ETH_HLEN > p.mtu) {
+          p.counters.txDropped++;
+          return;
+        }
+        p.counters.txFrames++;
+        p.counters.txBytes += f.length;
+        p.deliverFrame(f);
+        return;
+      }
+    }
+    const bytes = frameBytes(f);
+    if (bytes === null) return this.drop(port, 'fragment copy failed');
+    this.forward(port, bytes, vid, now);
+  }
+
+  /**
+   * br_handle_frame's checks, br_allowed_ingress and learning: the frame's VLAN (its tag, if any,
+   * in inTagged), or -1 when it was dropped (counted).
+   */
+  private ingress(port: BridgePort, hdr: Uint8Array, length: number, now: number): number {
+    if (port.bridgeName !== this.name) return (this.drop(port, 'port not on bridge'), -1);
     port.counters.rxFrames++;
-    port.counters.rxBytes += frame.length;
-    if (frame.length < ETH_HLEN) return this.drop(port, 'runt frame');
-    const src = macAt(frame, 6);
-    if (isGroupMac(src) || src === 0) return this.drop(port, 'invalid source MAC');
+    port.counters.rxBytes += length;
+    if (length < ETH_HLEN) return (this.drop(port, 'runt frame'), -1);
+    const src = macAt(hdr, 6);
+    if (isGroupMac(src) || src === 0) return (this.drop(port, 'invalid source MAC'), -1);
     // br_allowed_ingress: a tag names the VLAN; untagged frames take the PVID.
-    const tagged = frameVid(frame);
+    const tagged = frameVid(hdr);
     const vid = tagged >= 0 ? tagged : port.pvid;
-    if (vid === 0 || !port.isMember(vid)) return this.drop(port, 'VLAN not allowed on port');
+    if (vid === 0 || !port.isMember(vid)) return (this.drop(port, 'VLAN not allowed on port'), -1);
     this.counters.frames++;
     this.learn(vid, src, port, now);
+    this.inTagged = tagged;
+    return vid;
+  }
+
+  /** br_forward / br_flood: to the learned port, else to every other member of the VLAN. */
+  private forward(port: BridgePort, frame: Uint8Array, vid: number, now: number): void {
+    const tagged = this.inTagged;
     this.egUntagged = tagged >= 0 ? null : frame;
     this.egTagged = tagged >= 0 ? frame : null;
     const payloadBytes = frame.length - ETH_HLEN - (tagged >= 0 ? VLAN_HLEN : 0);

@@ -2,9 +2,12 @@
 // ip_input.c, ip_output.c, icmp.c, udp.c, reduced to what ping, an echo server and a bulk transfer
 // need): Ethernet II, ARP with a cache, IPv4 without options or fragments, ICMP echo, UDP with
 // checksums. It is pure: frames come in through input() and leave through the link's transmit();
-// time comes from the injected clock.
+// time comes from the injected clock. sendUdpFrags sends a datagram whose data lies in guest pages
+// without copying it (the MSG_ZEROCOPY / sendfile path: only the headers are built, the pages go
+// to the device as fragments), with the UDP checksum left out (0: none, RFC 768).
 
 import { ArpCache } from './arp-cache.js';
+import type { FragsDone, PageFrag } from './page-frag.js';
 import {
   BROADCAST_MAC,
   checksum,
@@ -40,6 +43,11 @@ export interface NetLink {
   readonly mtu: number;
   /** Queues a frame; false when the device cannot take it now (ring full, not connected). */
   transmit(frame: Uint8Array): boolean;
+  /**
+   * Queues a frame of `head` then the bytes of `frags` without copying them (netfront's
+   * sendFrags); `done` once the pages may be written again. Absent: the device cannot.
+   */
+  transmitFrags?(head: Uint8Array, frags: readonly PageFrag[], done: FragsDone): boolean;
 }
 
 export interface StackClock {
@@ -89,6 +97,8 @@ export class NetStack {
   private readonly udp = new Map<number, UdpHandler>();
   private readonly pingsSent = new Map<number, number>();
   private ipId = 0;
+  /** When an ARP request was last sent for a zero-copy datagram's next hop. */
+  private readonly solicited = new Map<number, number>();
 
   constructor(link: NetLink, config: StackConfig, clock: StackClock) {
     this.link = link;
@@ -114,6 +124,11 @@ export class NetStack {
 
   unbindUdp(port: number): void {
     this.udp.delete(port);
+  }
+
+  /** The device can send from guest pages without copying (sendUdpFrags). */
+  get zeroCopy(): boolean {
+    return this.link.transmitFrags !== undefined;
   }
 
   /** Largest UDP payload one datagram carries without fragmenting. */
@@ -275,11 +290,74 @@ export class NetStack {
     return this.route(f, dst);
   }
 
+  /**
+   * Sends one UDP datagram of `appHead` then the bytes of `frags` (guest pages) without copying
+   * the pages; `done` once they may be written again. False (done not called) when the device
+   * cannot take it now, has no zero-copy path, the datagram is over the MTU, or the next hop is
+   * not resolved yet (an ARP request goes out; try again later).
+   */
+  sendUdpFrags(
+    dst: number,
+    srcPort: number,
+    dstPort: number,
+    appHead: Uint8Array,
+    frags: readonly PageFrag[],
+    done: FragsDone,
+  ): boolean {
+    if (this.link.transmitFrags === undefined) return false;
+    let ulen = UDP_HLEN + appHead.length;
+    for (const f of frags) ulen += f.length;
+    if (ulen + IPV4_HLEN > this.link.mtu || ulen > 0xffff) return false;
+    const hop = this.nextHop(dst);
+    if (hop === null) return false;
+    const now = this.clock.now();
+    const mac = dst === 0xffffffff ? BROADCAST_MAC : this.arp.lookup(hop, now);
+    if (mac === undefined) {
+      const last = this.solicited.get(hop);
+      if (last === undefined || now - last >= 1_000_000_000) {
+        this.solicited.set(hop, now);
+        this.sendArp(ARPOP_REQUEST, BROADCAST_MAC, hop);
+      }
+      return false;
+    }
+    const o = ETH_HLEN + IPV4_HLEN;
+    const h = new Uint8Array(o + UDP_HLEN + appHead.length);
+    this.fillIpHeader(h, dst, IPPROTO_UDP, IPV4_HLEN + ulen);
+    putMac(h, 0, mac);
+    put16(h, o, srcPort);
+    put16(h, o + 2, dstPort);
+    put16(h, o + 4, ulen);
+    h.set(appHead, o + UDP_HLEN);
+    if (!this.link.transmitFrags(h, frags, done)) {
+      this.counters.txBusy++;
+      return false;
+    }
+    this.counters.txFrames++;
+    return true;
+  }
+
+  /** The next hop towards `dst` (itself on the local subnet, else the gateway), or null. */
+  private nextHop(dst: number): number | null {
+    if (dst === 0xffffffff) return dst;
+    if ((dst & this.mask) >>> 0 === (this.config.ip & this.mask) >>> 0) return dst;
+    if (this.config.gateway === undefined) {
+      this.counters.noRoute++;
+      return null;
+    }
+    return this.config.gateway;
+  }
+
   /** An Ethernet + IPv4 frame with the IP header filled (destination MAC still zero). */
   private ipFrame(dst: number, proto: number, l4len: number): Uint8Array | null {
     const total = IPV4_HLEN + l4len;
     if (total > this.link.mtu) return null;
     const f = new Uint8Array(ETH_HLEN + total);
+    this.fillIpHeader(f, dst, proto, total);
+    return f;
+  }
+
+  /** Our MAC, the EtherType and the IPv4 header of a packet of `total` bytes. */
+  private fillIpHeader(f: Uint8Array, dst: number, proto: number, total: number): void {
     putMac(f, 6, this.link.mac);
     put16(f, 12, ETH_P_IP);
     const o = ETH_HLEN;
@@ -293,7 +371,6 @@ export class NetStack {
     put32(f, o + 12, this.config.ip);
     put32(f, o + 16, dst);
     put16(f, o + 10, checksum(f, o, IPV4_HLEN));
-    return f;
   }
 
   /** ip_route_output + neigh_output: pick the next hop, resolve it, send or queue. */

@@ -3,6 +3,10 @@
 // ring page, each granted to the backend, a granted page per tx slot for outgoing frames and one
 // per rx slot the backend copies incoming frames into. The rx buffer of a response is found by
 // the response's ring slot, as Linux does (xennet_get_rx_ref(queue, cons)), and its id is checked.
+// sendFrags transmits without copying the data (xennet_make_txreqs): the frame's head goes into
+// the slot's own page, each data piece gets a read-only grant of the page it lies in, and the
+// grants are ended when the backend answered (xennet_tx_buf_gc) before the sender may reuse the
+// pages. Tx responses are matched by id, so they may come in any order.
 // No I/O of its own: pages, grants and the event channel come in through NetfrontIo.
 
 import {
@@ -21,6 +25,7 @@ import {
   type IoResult,
 } from '../../hypercalls/io/ring.js';
 import { PAGE_SIZE } from '../../hypercalls/types.js';
+import type { FragsDone, PageFrag } from './page-frag.js';
 
 /** What the rings need from the guest kernel (the same shape blkfront uses). */
 export interface NetfrontIo {
@@ -48,6 +53,8 @@ export interface NetfrontCounters {
 
 /** Largest frame netfront sends (XEN_NETIF_MAX_TX_SIZE). */
 export const NETFRONT_MAX_FRAME = 0xffff;
+/** Slots one frame may use (XEN_NETBK_LEGACY_SLOTS_MAX, what netback accepts). */
+export const NETFRONT_MAX_SLOTS = 18;
 
 /** nextResponse: no response waiting; the ring is broken. */
 const NO_RESPONSE = -1;
@@ -78,6 +85,12 @@ export class NetfrontCore {
    * call (the buffer is reposted after): a receiver that keeps bytes copies them.
    */
   onFrame: (frame: Uint8Array) => void = () => undefined;
+  /**
+   * When set, gets each multi-slot frame as its rx buffers' views in order (xennet_fill_frags: the
+   * buffers become the skb's frags, nothing is copied), valid only during the call; else such a
+   * frame is assembled into one array for onFrame.
+   */
+  onFrameParts: ((parts: readonly Uint8Array[], length: number) => void) | null = null;
   private readonly io: NetfrontIo;
   private readonly ringPfns: number[];
   private readonly txBufs: Buf[];
@@ -100,6 +113,17 @@ export class NetfrontCore {
   private rxReposted = false;
   /** A bad slot in a multi-slot frame: drop its remaining slots. */
   private skipRest = false;
+  /** Per tx id: the grant of a sendFrags data piece (-1: the id's own page). */
+  private readonly txFragRef: Int32Array;
+  /** Per tx id: 1 + the group of its sendFrags frame, or 0. */
+  private readonly txGroup: Uint16Array;
+  /** Free group numbers (a stack of txGroupFreeTop). */
+  private readonly txGroupFree: Uint16Array;
+  private txGroupFreeTop = 0;
+  /** Per group: slots not answered yet, and whether all went well. */
+  private readonly txGroupLeft: Uint8Array;
+  private readonly txGroupOk: Uint8Array;
+  private readonly txGroupDone: (FragsDone | undefined)[];
 
   private constructor(
     io: NetfrontIo,
@@ -123,6 +147,13 @@ export class NetfrontCore {
     this.rxViewOff = new Int32Array(rxBufs.length);
     this.rxSlotBuf = new Int32Array(this.rx.size);
     this.txInFlight = new Uint8Array(txBufs.length);
+    this.txFragRef = new Int32Array(txBufs.length).fill(-1);
+    this.txGroup = new Uint16Array(txBufs.length);
+    this.txGroupLeft = new Uint8Array(txBufs.length);
+    this.txGroupOk = new Uint8Array(txBufs.length);
+    this.txGroupDone = new Array<FragsDone | undefined>(txBufs.length).fill(undefined);
+    this.txGroupFree = new Uint16Array(txBufs.length);
+    for (let i = txBufs.length - 1; i >= 0; i--) this.txGroupFree[this.txGroupFreeTop++] = i;
   }
 
   /** setup_netfront + xennet_alloc_rx_buffers: both rings, all buffers granted, rx ring filled. */
@@ -248,6 +279,106 @@ export class NetfrontCore {
     return true;
   }
 
+  /**
+   * xennet_start_xmit for a frame whose data lies in guest pages: `head` (the headers, at most a
+   * page) is copied into the slot's own page, then each fragment is granted read-only and gets a
+   * slot (NETTXF_more_data chains them). The pages must not be written until `done` is called,
+   * after the backend answered every slot and the grants were ended. False (nothing sent, `done`
+   * not called) when the frame is too big or has too many pieces, or the ring is full.
+   */
+  sendFrags(head: Uint8Array, frags: readonly PageFrag[], done: FragsDone, more = false): boolean {
+    const slots = 1 + frags.length;
+    let total = head.length;
+    for (const f of frags) {
+      if (f.length <= 0 || f.offset < 0 || f.offset + f.length > PAGE_SIZE) return false;
+      total += f.length;
+    }
+    if (
+      this.broken !== null ||
+      head.length === 0 ||
+      head.length > PAGE_SIZE ||
+      slots > NETFRONT_MAX_SLOTS ||
+      total > NETFRONT_MAX_FRAME
+    ) {
+      return false;
+    }
+    if (this.txFree < slots) {
+      this.collectTx();
+      if (this.txFree < slots) {
+        this.pushTx();
+        return false;
+      }
+    }
+    // A frame takes at least one slot, so there is a group number for each frame in flight.
+    const first = this.txFreeIds[this.txFreeTop - 1] as number;
+    const group = this.txGroupFree[this.txGroupFreeTop - 1] as number;
+    const headBytes = this.io.writableView((this.txBufs[first] as Buf).pfn);
+    if (!headBytes) return false;
+    // gnttab_grant_foreign_access_ref for every piece before any slot is produced; slot k takes
+    // the k-th free id from the top.
+    const top = this.txFreeTop;
+    const ids = this.txFreeIds;
+    for (let k = 1; k < slots; k++) {
+      const f = frags[k - 1] as PageFrag;
+      const ref = this.io.grantAccess(this.io.pfnToMfn(f.pfn), true);
+      if (ref < 0) {
+        for (let q = 1; q < k; q++) {
+          const qid = ids[top - 1 - q] as number;
+          this.io.endAccess(this.txFragRef[qid] as number);
+          this.txFragRef[qid] = -1;
+        }
+        return false;
+      }
+      this.txFragRef[ids[top - 1 - k] as number] = ref;
+    }
+    headBytes.set(head, 0);
+    this.txGroupFreeTop--;
+    const v = this.tx.view;
+    for (let k = 0; k < slots; k++) {
+      const id = this.txFreeIds[--this.txFreeTop] as number;
+      this.txInFlight[id] = 1;
+      this.txGroup[id] = group + 1;
+      const f = k === 0 ? null : (frags[k - 1] as PageFrag);
+      if (f === null) this.txFragRef[id] = -1;
+      const off = this.tx.slotOffset(this.tx.reqProdPvt);
+      this.tx.reqProdPvt = (this.tx.reqProdPvt + 1) >>> 0;
+      v.setUint32(
+        off,
+        f === null ? (this.txBufs[id] as Buf).ref : (this.txFragRef[id] as number),
+        true,
+      );
+      v.setUint16(off + 4, f === null ? 0 : f.offset, true);
+      v.setUint16(off + 6, k < slots - 1 ? NETTXF_more_data : 0, true);
+      v.setUint16(off + 8, id, true);
+      // The first slot's size is the whole packet's (netif.h).
+      v.setUint16(off + 10, k === 0 ? total : (f as PageFrag).length, true);
+    }
+    this.txGroupLeft[group] = slots;
+    this.txGroupOk[group] = 1;
+    this.txGroupDone[group] = done;
+    this.counters.txPackets++;
+    this.counters.txBytes += total;
+    if (!more) this.pushTx();
+    return true;
+  }
+
+  /** A slot of a sendFrags frame was answered: end its grant; the last one calls `done`. */
+  private fragSlotDone(id: number, ok: boolean): void {
+    const ref = this.txFragRef[id] as number;
+    this.txFragRef[id] = -1;
+    const g = (this.txGroup[id] as number) - 1;
+    this.txGroup[id] = 0;
+    // gnttab_end_foreign_access_ref: fails while the backend still has the page mapped.
+    if ((ref >= 0 && !this.io.endAccess(ref)) || !ok) this.txGroupOk[g] = 0;
+    const left = (this.txGroupLeft[g] as number) - 1;
+    this.txGroupLeft[g] = left;
+    if (left !== 0) return;
+    const done = this.txGroupDone[g];
+    this.txGroupDone[g] = undefined;
+    this.txGroupFree[this.txGroupFreeTop++] = g;
+    done?.(this.txGroupOk[g] === 1);
+  }
+
   /** RING_PUSH_REQUESTS_AND_CHECK_NOTIFY for the tx ring, and the event if the backend asked. */
   pushTx(): void {
     if (this.tx.reqProdPvt === this.tx.view.getUint32(SRING_REQ_PROD_OFF, true)) return;
@@ -297,6 +428,7 @@ export class NetfrontCore {
       if (status !== NETIF_RSP_OKAY) this.counters.txErrors++;
       this.txInFlight[id] = 0;
       this.txFreeIds[this.txFreeTop++] = id;
+      if (this.txGroup[id] !== 0) this.fragSlotDone(id, status === NETIF_RSP_OKAY);
       n++;
     }
   }
@@ -332,7 +464,8 @@ export class NetfrontCore {
       if (bad || part === null) {
         this.counters.rxErrors++;
         this.rxParts.length = 0;
-        if (flags & NETRXF_more_data) this.skipRest = true;
+        // A bad last slot ends its frame: nothing of it is left to skip.
+        this.skipRest = (flags & NETRXF_more_data) !== 0;
         continue;
       }
       if (flags & NETRXF_more_data || this.rxParts.length > 0) {
@@ -344,11 +477,21 @@ export class NetfrontCore {
         this.rxParts.length = 0;
         continue;
       }
-      // A one-slot frame is the buffer itself; a multi-slot one is assembled.
-      const frame = this.rxParts.length === 0 ? part : this.assemble();
-      this.counters.rxPackets++;
-      this.counters.rxBytes += frame.length;
       frames++;
+      this.counters.rxPackets++;
+      const parts = this.rxParts;
+      if (parts.length !== 0 && this.onFrameParts !== null) {
+        let len = 0;
+        for (const p of parts) len += p.length;
+        this.counters.rxBytes += len;
+        this.onFrameParts(parts, len);
+        parts.length = 0;
+        this.repost();
+        continue;
+      }
+      // A one-slot frame is the buffer itself; a multi-slot one is assembled.
+      const frame = parts.length === 0 ? part : this.assemble();
+      this.counters.rxBytes += frame.length;
       this.onFrame(frame);
       this.repost();
     }
@@ -413,6 +556,13 @@ export class NetfrontCore {
 
   /** Ends every grant and frees every page (xennet_disconnect_backend). */
   teardown(): void {
+    // Pieces still granted: revoke them; their frames' senders learn they were not sent.
+    for (let id = 0; id < this.txBufs.length; id++) {
+      if (this.txInFlight[id] === 1 && this.txGroup[id] !== 0) {
+        this.txInFlight[id] = 0;
+        this.fragSlotDone(id, false);
+      }
+    }
     for (const b of [...this.txBufs, ...this.rxBufs]) {
       this.io.endAccess(b.ref);
       this.io.freePage(b.pfn);

@@ -64,7 +64,16 @@ export class XenNetDevice {
     this.mac = mac;
     this.mtu = mtu;
     this.core = core;
-    this.stack = new NetStack({ mac, mtu, transmit: (f) => core.send(f) }, config, { now });
+    this.stack = new NetStack(
+      {
+        mac,
+        mtu,
+        transmit: (f) => core.send(f),
+        transmitFrags: (head, frags, done) => core.sendFrags(head, frags, done),
+      },
+      config,
+      { now },
+    );
     core.onFrame = (f) => this.stack.input(f);
   }
 }

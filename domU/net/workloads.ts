@@ -1,11 +1,16 @@
 // Network workloads for guests (what ping(8), an inetd echo service and a bulk copy do on a real
 // guest), as kernel threads over the guest's NetStack: ping with RTTs in virtual time, a UDP echo
 // server, and a bulk sender/receiver over UDP with go-back-N acknowledgements and a CRC-32 of the
-// whole transfer, so a transfer either arrives byte-exact or says it did not.
+// whole transfer, so a transfer either arrives byte-exact or says it did not. Given pages of its
+// own, the bulk sender loads the data into them once (a file in the page cache) and sends every
+// datagram from them without copying (sendfile / MSG_ZEROCOPY: NetStack.sendUdpFrags), freeing
+// the pages only once the device gave every one back.
 
+import { PAGE_SIZE } from '../../hypercalls/types.js';
 import { waitUntil, type KThread } from '../kthread.js';
 import { crc32, put32, u32 } from './inet.js';
 import type { NetStack } from './net-stack.js';
+import type { PageFrag } from './page-frag.js';
 
 export interface PingOptions {
   readonly count: number;
@@ -184,6 +189,44 @@ export interface BulkOptions {
   readonly window?: number;
   readonly timeoutNs?: number;
   readonly maxRetransmits?: number;
+  /** Pages of the sender's own: send from them without copying (when the device can). */
+  readonly pages?: SenderPages | undefined;
+}
+
+/** The guest's pages as a program gets them (the kernel's page allocator). */
+export interface SenderPages {
+  /** A free page, or a negative number. */
+  alloc(): number;
+  free(pfn: number): void;
+  /** Writes `bytes` into page `pfn` at `offset`; false on failure. */
+  write(pfn: number, offset: number, bytes: Uint8Array): boolean;
+}
+
+/** `data` loaded into fresh pages, or null (pages freed) when there are not enough. */
+function loadPages(pages: SenderPages, data: Uint8Array): number[] | null {
+  const pfns: number[] = [];
+  for (let off = 0; off < data.length; off += PAGE_SIZE) {
+    const pfn = pages.alloc();
+    const ok = pfn >= 0 && pages.write(pfn, 0, data.subarray(off, off + PAGE_SIZE));
+    if (pfn >= 0) pfns.push(pfn);
+    if (!ok) {
+      for (const p of pfns) pages.free(p);
+      return null;
+    }
+  }
+  return pfns;
+}
+
+/** The pieces of pages `pfns` (holding data from offset 0) that bytes [start, end) lie in. */
+export function fragsOf(pfns: readonly number[], start: number, end: number): PageFrag[] {
+  const out: PageFrag[] = [];
+  for (let pos = start; pos < end;) {
+    const offset = pos % PAGE_SIZE;
+    const length = Math.min(PAGE_SIZE - offset, end - pos);
+    out.push({ pfn: pfns[Math.floor(pos / PAGE_SIZE)] as number, offset, length });
+    pos += length;
+  }
+  return out;
 }
 
 /** Sends `data` to a BulkReceiver; go-back-N on timeout; ends with DONE carrying the CRC-32. */
@@ -212,17 +255,39 @@ export function* bulkSend(
   let datagrams = 0;
   let retransmits = 0;
   const buf = new Uint8Array(BULK_HDR + chunk);
+  const pfns = o.pages !== undefined && stack.zeroCopy ? loadPages(o.pages, data) : null;
+  /** Datagrams whose pages the device still holds. */
+  let inFlight = 0;
+  const given = (): void => void inFlight--;
   try {
     while (verdict === 0) {
       if (next < acked) next = acked;
+      let busySince = -1;
       while (next < total && next < acked + window) {
-        const body = data.subarray(next * chunk, Math.min(data.length, (next + 1) * chunk));
+        const start = next * chunk;
+        const end = Math.min(data.length, (next + 1) * chunk);
         buf[0] = BULK_DATA;
         put32(buf, 1, next);
         put32(buf, 5, data.length);
-        buf.set(body, BULK_HDR);
-        if (!stack.sendUdp(dst, o.srcPort, o.dstPort, buf.subarray(0, BULK_HDR + body.length))) {
-          // The device is busy: let the rings drain.
+        let sent: boolean;
+        if (pfns !== null) {
+          sent = stack.sendUdpFrags(
+            dst,
+            o.srcPort,
+            o.dstPort,
+            buf.subarray(0, BULK_HDR),
+            fragsOf(pfns, start, end),
+            given,
+          );
+          if (sent) inFlight++;
+        } else {
+          buf.set(data.subarray(start, end), BULK_HDR);
+          sent = stack.sendUdp(dst, o.srcPort, o.dstPort, buf.subarray(0, BULK_HDR + end - start));
+        }
+        if (!sent) {
+          // The device is busy (or the next hop not resolved yet): let the rings drain.
+          if (busySince < 0) busySince = stack.now();
+          else if (stack.now() - busySince > timeout) break;
           yield* waitUntil(() => false, stack.now() + 20_000);
           continue;
         }
@@ -247,8 +312,11 @@ export function* bulkSend(
         next = acked; // go back N
       }
     }
+    // The pages are the sender's again only once the device gave every datagram back.
+    if (pfns !== null) yield* waitUntil(() => inFlight === 0, stack.now() + timeout * 100);
   } finally {
     stack.unbindUdp(o.srcPort);
+    if (pfns !== null && inFlight === 0) for (const p of pfns) o.pages?.free(p);
   }
   return {
     bytes: data.length,

@@ -99,9 +99,15 @@ export const bulkSendTool: GuestMain = function* bulkSendTool(k, args) {
   const bytes = Math.floor(num(args[1], 1 << 20));
   const seed = Math.floor(num(args[2], 1));
   const port = Math.floor(num(args[3], DEFAULT_BULK_PORT));
+  // The data is loaded into pages of the program's own once and sent from them without copying.
   const rep = yield* bulkSend(dev.stack, dst, patternBytes(seed, bytes), {
     srcPort: port + 1,
     dstPort: port,
+    pages: {
+      alloc: () => k.pages.alloc(),
+      free: (pfn) => void k.pages.release(pfn),
+      write: (pfn, offset, b) => k.writePage(pfn, offset, b) === 0,
+    },
   });
   const crc = rep.crc.toString(16).padStart(8, '0');
   k.print(

@@ -100,7 +100,12 @@ export class NetWorld {
     this.run();
     const mac = parseMac(o.mac) as number;
     const stack = new NetStack(
-      { mac, mtu: o.mtu ?? 1500, transmit: (f) => core.value.send(f) },
+      {
+        mac,
+        mtu: o.mtu ?? 1500,
+        transmit: (f) => core.value.send(f),
+        transmitFrags: (head, frags, done) => core.value.sendFrags(head, frags, done),
+      },
       { ip: parseIpv4(o.ip) as number, prefixLen: 24 },
       { now: () => h.engine.now },
     );

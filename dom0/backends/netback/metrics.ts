@@ -6,6 +6,10 @@ export interface NetbackMetrics {
   txBytes: number;
   /** Guest packets dropped (bad size, MTU, bogus grant). */
   txDropped: number;
+  /** Packets that went to the bridge with their data still in the guest's grants (NetFrames). */
+  txZeroCopy: number;
+  /** Zero-copy frames copied into dom0 for a consumer that needed the bytes (or the hold bound). */
+  txLinearized: number;
   /** Times the rate limit held transmission back. */
   txThrottled: number;
   /** Frames delivered into the guest. */
@@ -15,6 +19,8 @@ export interface NetbackMetrics {
   rxDropped: number;
   /** rx copies that failed (the guest posted a bad grant). */
   rxErrors: number;
+  /** rx copies straight from a sending guest's grant that failed (the sender revoked it). */
+  rxFragErrors: number;
   notifications: number;
   /** Why the last packet was dropped. */
   lastDrop: string;
@@ -24,11 +30,14 @@ export const newNetbackMetrics = (): NetbackMetrics => ({
   txPackets: 0,
   txBytes: 0,
   txDropped: 0,
+  txZeroCopy: 0,
+  txLinearized: 0,
   txThrottled: 0,
   rxPackets: 0,
   rxBytes: 0,
   rxDropped: 0,
   rxErrors: 0,
+  rxFragErrors: 0,
   notifications: 0,
   lastDrop: '',
 });

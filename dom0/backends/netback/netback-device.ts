@@ -3,7 +3,10 @@
 // xenvif_disconnect_data): the feature nodes of reference 6.3, the shared handshake machine
 // (state changes wait for hotplug-status=connected), both rings mapped and the event channel(s)
 // bound on connect, and a NetifProcessor serving them. The vif `vif<domid>.<devid>` is a bridge
-// port once the hotplug step attached it. A fault disconnects this vif only.
+// port once the hotplug step attached it. A fault disconnects this vif only. Tx is zero-copy
+// (netif-zerocopy.ts): the answers to consumed frames are pushed by a kick at the same virtual
+// instant (the dealloc thread), and a frame that still holds the guest's slots after
+// NETBACK_ZC_HOLD_NS is linearized (the rx drain timeout's role).
 
 import { XEN_EINVAL } from '../../../hypercalls/errno.js';
 import { xenbusDevError } from '../xenbus-error.js';
@@ -21,11 +24,21 @@ import type {
 } from '../platform.js';
 import { CreditLimiter, parseRateNode } from './credit.js';
 import { newNetbackMetrics, type NetbackMetrics } from './metrics.js';
+import type { Frame } from '../../net/net-frame.js';
 import { NETBACK_BOUNCE_PAGES, NETBACK_POOL_PAGES, NetifProcessor } from './netif-processor.js';
 
 /** Packets handled per event and direction before yielding to other devices (NAPI weight). */
 const BUDGET_PER_RUN = 64;
 export const NETBACK_DEFAULT_MTU = 1500;
+/** The largest vif MTU with feature-sg (interface.c: ETH_MAX_MTU - VLAN_ETH_HLEN). */
+export const NETBACK_MAX_MTU = 65535 - 18;
+/**
+ * Longest a zero-copy frame holds the guest's tx slots before it is copied into dom0 and the slots
+ * answered: 10 ms of virtual time. Linux bounds this only through the receiving queue's
+ * rx_drain_timeout_msecs (10 s, the frame is dropped then); a shorter bound that keeps the frame
+ * keeps a slow receiver from stalling the sender's ring for seconds.
+ */
+export const NETBACK_ZC_HOLD_NS = 10_000_000;
 
 /** Feature nodes netback writes at probe (reference 6.3, xenbus.c netback_probe). */
 export const NETBACK_FEATURES: readonly (readonly [string, string])[] = [
@@ -63,7 +76,7 @@ export class NetbackDevice {
   readonly errors: string[] = [];
   readonly actionLog: string[] = [];
   /** Where the guest's frames go (the bridge port's input); set by the hotplug step. */
-  transmit: ((frame: Uint8Array) => void) | null = null;
+  transmit: ((frame: Frame) => void) | null = null;
   removed = false;
   private readonly p: BackendPlatform;
   private snap: AnyMachineSnapshot;
@@ -79,6 +92,9 @@ export class NetbackDevice {
   private connectFailed = false;
   private kicking = false;
   private kickAgain = false;
+  /** A push of zero-copy completions is due at the current virtual time. */
+  private txDonePending = false;
+  private holdTimer: BackendTimer | null = null;
 
   constructor(platform: BackendPlatform, frontendDomid: number, devid: number) {
     this.p = platform;
@@ -103,9 +119,13 @@ export class NetbackDevice {
     return this.conn !== null;
   }
 
-  /** The vif's MTU (backend `mtu`, default 1500). */
+  /**
+   * The vif's MTU: the backend's `mtu` when netback can take it (xenvif_change_mtu: at most
+   * NETBACK_MAX_MTU), else 1500.
+   */
   get mtu(): number {
-    return parseUint(this.p.xs.read(`${this.path}/mtu`)) ?? NETBACK_DEFAULT_MTU;
+    const m = parseUint(this.p.xs.read(`${this.path}/mtu`));
+    return m !== undefined && m >= 68 && m <= NETBACK_MAX_MTU ? m : NETBACK_DEFAULT_MTU;
   }
 
   /** netback_probe: features, InitWait (deferred until hotplug), watches. */
@@ -253,13 +273,16 @@ export class NetbackDevice {
       frontendDomid: this.frontendDomid,
       copy: (ops, count) => g.copy(ops, count),
       bounce,
-      mtu: this.mtu,
+      // Without feature-sg a frame must fit one page: xenvif_change_mtu's limit is ETH_DATA_LEN.
+      mtu: sg ? this.mtu : Math.min(this.mtu, NETBACK_DEFAULT_MTU),
       rxSg: sg,
       deliver: (f) => this.transmit?.(f),
       now,
       credit: rate && new CreditLimiter(rate.bytes, rate.intervalUs, now()),
       framePool,
       metrics: this.metrics,
+      zeroCopy: true,
+      onTxComplete: () => this.txCompleted(),
     });
     const release = (): void => {
       g.unmap(txMap);
@@ -292,6 +315,10 @@ export class NetbackDevice {
     this.conn = null;
     if (this.creditTimer !== null) this.p.clock.cancel(this.creditTimer);
     this.creditTimer = null;
+    if (this.holdTimer !== null) this.p.clock.cancel(this.holdTimer);
+    this.holdTimer = null;
+    // Frames still holding the guest's slots are copied into dom0 while its grants are valid.
+    c.proc.zc?.close();
     for (const port of c.ports) this.p.evtchn.close(port);
     this.p.grants.unmap(c.txMap);
     this.p.grants.unmap(c.rxMap);
@@ -302,8 +329,40 @@ export class NetbackDevice {
     c.framePool.close((page) => g.freePages([page]));
   }
 
+  /** Zero-copy frames were consumed: push their tx answers once at this instant, and notify. */
+  private txCompleted(): void {
+    if (this.txDonePending) return;
+    this.txDonePending = true;
+    this.p.clock.at(this.p.clock.now(), () => {
+      this.txDonePending = false;
+      const c = this.conn;
+      if (c === null || !c.proc.pushTxCompletions()) return;
+      this.metrics.notifications++;
+      const txPort = c.ports[0];
+      if (txPort !== undefined) this.p.evtchn.send(txPort);
+    });
+  }
+
+  /** The hold bound: linearize the frames that held the guest's slots too long. */
+  private armHoldTimer(c: Connection): void {
+    const zc = c.proc.zc;
+    if (this.holdTimer !== null || zc === null) return;
+    const oldest = zc.oldestNs();
+    if (oldest === null) return;
+    this.holdTimer = this.p.clock.at(
+      Math.max(oldest + NETBACK_ZC_HOLD_NS, this.p.clock.now()),
+      () => {
+        this.holdTimer = null;
+        const cc = this.conn;
+        if (cc === null || cc.proc.zc === null) return;
+        cc.proc.zc.expire(this.p.clock.now() - NETBACK_ZC_HOLD_NS);
+        this.armHoldTimer(cc);
+      },
+    );
+  }
+
   /** A frame from the bridge for this guest (the vif's start_xmit). */
-  receive(frame: Uint8Array): void {
+  receive(frame: Frame): void {
     const c = this.conn;
     if (c === null) {
       this.metrics.rxDropped++;
@@ -360,6 +419,7 @@ export class NetbackDevice {
       this.send({ type: 'FAULT', message: fault });
       return;
     }
+    this.armHoldTimer(c);
     if (tx.throttledUntilNs !== null && this.creditTimer === null) {
       const credit = tx.throttledUntilNs;
       this.creditTimer = this.p.clock.at(Math.max(credit, this.p.clock.now()), () => {

@@ -1,15 +1,19 @@
 // The data path of one vif in netback (Linux drivers/net/xen-netback/netback.c
 // xenvif_tx_build_gops, xenvif_count_requests, xenvif_get_extras, xenvif_tx_check_gop,
-// make_tx_response) as a core with no I/O, with its rx half in netif-rx.ts: it takes
+// make_tx_response) as a core with no I/O, with its rx half in netif-rx.ts and its zero-copy
+// frames in netif-zerocopy.ts: it takes
 // the two mapped ring pages, a grant-copy function, dom0 bounce pages and a pool of dom0 frame
 // pages. A packet's tx slots are grant-copied straight into one frame in a pool page, which goes to
 // the bridge by reference; frames from the bridge are queued and grant-copied straight from their
 // pool page into the buffers the guest posted on the rx ring, a run of frames per GNTTABOP_copy
-// call. Frames of other origin (or with the pool exhausted) go through the bounce pages.
+// call. Frames of other origin (or with the pool exhausted) go through the bounce pages. With
+// zeroCopy, a packet longer than XEN_NETBACK_TX_COPY_LEN has only its first 128 bytes copied
+// into a pool page; the rest stays in the guest's grants as fragments of a NetFrame, and its tx
+// slots are answered once the frame was consumed (netif-zerocopy.ts), so answers can come out of
+// request order (each carries its request's id, which is what netfront looks at).
 //
-// Every slot is copied out before it is checked, and each response takes the slot of its request
-// (responses are produced in request order), which Linux netfront relies on. Bad packets are
-// dropped with NETIF_RSP_ERROR; protocol abuse (xenvif_fatal_tx_err) returns a fault.
+// Every slot is copied out (or its grant kept) before it is checked. Bad packets are dropped with
+// NETIF_RSP_ERROR; protocol abuse (xenvif_fatal_tx_err) returns a fault.
 
 import {
   GNTCOPY_source_gref,
@@ -41,10 +45,12 @@ import { DOMID_SELF } from '../../../hypercalls/xen.js';
 import type { PageFrame } from '../../net/frame-pool.js';
 import { releaseFrame, type FramePool, type PoolPage } from '../../net/frame-pool.js';
 import { FrameSlab } from '../../net/frame-slab.js';
+import { NETBACK_TX_COPY_LEN, releaseAny, type Frame, type NetFrame } from '../../net/net-frame.js';
 import type { LocalPage } from '../platform.js';
 import type { CreditLimiter } from './credit.js';
 import { newNetbackMetrics, type NetbackMetrics } from './metrics.js';
 import { NetifRx, nextResponse } from './netif-rx.js';
+import { TxZeroCopy } from './netif-zerocopy.js';
 
 export { RX_QUEUE_MAX } from './netif-rx.js';
 
@@ -79,12 +85,19 @@ export interface NetifProcessorDeps {
   /** feature-sg from the frontend: rx frames may span several slots. */
   readonly rxSg: boolean;
   /** A frame the guest sent (netback's start_xmit towards the bridge). */
-  readonly deliver: (frame: Uint8Array) => void;
+  readonly deliver: (frame: Frame) => void;
   readonly now: () => number;
   readonly credit?: CreditLimiter | undefined;
   /** dom0 pages that tx packets are grant-copied straight into (else bounce pages and the heap). */
   readonly framePool?: FramePool | undefined;
   readonly metrics?: NetbackMetrics | undefined;
+  /**
+   * Keep what follows a packet's first XEN_NETBACK_TX_COPY_LEN bytes in the guest's grants (a
+   * NetFrame) instead of copying it; needs framePool for the heads.
+   */
+  readonly zeroCopy?: boolean | undefined;
+  /** Zero-copy frames were consumed outside processTx: call pushTxCompletions soon. */
+  readonly onTxComplete?: (() => void) | undefined;
 }
 
 export interface NetifOutcome {
@@ -124,6 +137,10 @@ export class NetifProcessor {
   private txOpsUsed = 0;
   private txSlotsUsed = 0;
   private readonly stFrame: (PageFrame | undefined)[];
+  /** The NetFrame a staged packet becomes (its head is stFrame). */
+  private readonly stNet: (NetFrame | undefined)[];
+  /** Zero-copy frames of this vif (null without zeroCopy). */
+  readonly zc: TxZeroCopy | null;
   private readonly stOps: Uint8Array;
   private readonly stSlots: Uint8Array;
   private readonly stTotal: Uint32Array;
@@ -139,6 +156,9 @@ export class NetifProcessor {
     // Slots of staged packets are consumed but unanswered, so there are at most a ring's worth.
     const staged = tx.size + FATAL_SKB_SLOTS + 1;
     this.stFrame = new Array<PageFrame | undefined>(staged);
+    this.stNet = new Array<NetFrame | undefined>(staged);
+    this.zc =
+      d.zeroCopy === true && d.framePool !== undefined ? new TxZeroCopy(d, tx, this.metrics) : null;
     this.stOps = new Uint8Array(staged);
     this.stSlots = new Uint8Array(staged);
     this.stTotal = new Uint32Array(staged);
@@ -199,6 +219,8 @@ export class NetifProcessor {
       fault: null,
     };
     const ring = this.tx;
+    const zc = this.zc;
+    if (zc !== null) zc.inRound = true;
     for (;;) {
       const prod = ring.view.getUint32(SRING_REQ_PROD_OFF, true);
       if ((prod - ring.reqCons) >>> 0 > ring.size) {
@@ -244,7 +266,16 @@ export class NetifProcessor {
     if (ring.rspProdPvt !== ring.view.getUint32(SRING_RSP_PROD_OFF, true)) {
       out.notify = ring.pushResponsesAndCheckNotify() || out.notify;
     }
+    zc?.roundEnd();
     return out;
+  }
+
+  /**
+   * Pushes the tx responses of zero-copy frames consumed since the last round (the dealloc
+   * thread's kick); true when the frontend wants an event.
+   */
+  pushTxCompletions(): boolean {
+    return this.zc?.pushCompletions() ?? false;
   }
 
   /** Consumes one packet's slots, copies and delivers it (or drops it); a fault string on abuse. */
@@ -263,7 +294,9 @@ export class NetifProcessor {
         // The packet's last slot is not published yet: Linux waits; a ring that is full of
         // one packet's slots can never complete, so treat a full ring as abuse.
         this.txFlush();
-        if ((ring.reqCons - ring.rspProdPvt) >>> 0 >= ring.size) {
+        // Slots held by zero-copy frames are answered later; they are not this packet's.
+        const held = this.zc?.heldSlots ?? 0;
+        if ((ring.reqCons - ring.rspProdPvt - held) >>> 0 >= ring.size) {
           return 'Packet spans the whole tx ring without a last slot';
         }
         // Put the consumed slots back and wait for the frontend to publish the rest.
@@ -333,6 +366,9 @@ export class NetifProcessor {
     // One grant copy per slot straight into a frame in a dom0 page when the pool has room (the
     // frame then goes to the bridge by reference), the copies of a run of packets in one call;
     // otherwise into bounce pages, then assembled.
+    if (reason === null && this.zc !== null && total > NETBACK_TX_COPY_LEN) {
+      if (this.txStageZc(n, total)) return null;
+    }
     const pooled = reason === null ? (this.d.framePool?.alloc(total) ?? null) : null;
     if (pooled !== null) {
       this.txStage(pooled, n, firstLen, total);
@@ -404,6 +440,70 @@ export class NetifProcessor {
     return null;
   }
 
+  /**
+   * xenvif_tx_build_gops with foreign frags: the first NETBACK_TX_COPY_LEN bytes of the packet
+   * (across slots if the first is shorter) are staged for a grant copy into a pool head; the rest
+   * of each slot is kept as a fragment of the guest's grant. False when the pool has no room.
+   */
+  private txStageZc(n: number, total: number): boolean {
+    const zc = this.zc as TxZeroCopy;
+    const slots = this.slots;
+    let dataSlots = 0;
+    for (let i = 0; i < n; i++) if (!(slots[i] as Slot).extra) dataSlots++;
+    if (this.txOpsUsed + dataSlots > this.ops.length) this.txFlush();
+    const head = (this.d.framePool as FramePool).alloc(NETBACK_TX_COPY_LEN);
+    if (head === null) return false;
+    const f = zc.take(this.d.now());
+    f.head = head;
+    f.length = total;
+    const gmfn = (head.page as PoolPage).src.gmfn;
+    const pk = this.txStaged++;
+    this.stFrame[pk] = head;
+    this.stNet[pk] = f;
+    this.stSlots[pk] = n;
+    this.stTotal[pk] = total;
+    let headLeft = NETBACK_TX_COPY_LEN;
+    let pos = head.pageOffset;
+    let nOps = 0;
+    // The first slot's size is the packet's; its own data is what the others do not hold.
+    let rest = 0;
+    for (let i = 1; i < n; i++) if (!(slots[i] as Slot).extra) rest += (slots[i] as Slot).size;
+    for (let i = 0; i < n; i++) {
+      const s = slots[i] as Slot;
+      const r = this.txSlotsUsed++;
+      this.stSlotId[r] = s.id;
+      this.stSlotExtra[r] = s.extra ? 1 : 0;
+      f.slotId[i] = s.id;
+      f.slotExtra[i] = s.extra ? 1 : 0;
+      if (s.extra) continue;
+      const len = i === 0 ? total - rest : s.size;
+      const h = len < headLeft ? len : headLeft;
+      if (h > 0) {
+        const op = this.ops[this.txOpsUsed++] as gnttab_copy;
+        op.source.u.ref = s.gref;
+        op.source.domid = this.d.frontendDomid;
+        op.source.offset = s.offset;
+        op.dest.u.gmfn = gmfn;
+        op.dest.offset = pos;
+        op.len = h;
+        op.flags = GNTCOPY_source_gref;
+        op.status = 0;
+        pos += h;
+        headLeft -= h;
+        nOps++;
+      }
+      if (len > h) {
+        const k = f.fragCount++;
+        f.fragRef[k] = s.gref;
+        f.fragOff[k] = s.offset + h;
+        f.fragLen[k] = len - h;
+      }
+    }
+    f.slots = n;
+    this.stOps[pk] = nOps;
+    return true;
+  }
+
   /** Queues the copy ops of a packet bound for pool frame `f`; responses wait for txFlush. */
   private txStage(f: PageFrame, n: number, firstLen: number, total: number): void {
     const slots = this.slots;
@@ -456,6 +556,8 @@ export class NetifProcessor {
     for (let pk = 0; pk < packets; pk++) {
       const frame = this.stFrame[pk] as PageFrame;
       this.stFrame[pk] = undefined;
+      const net = this.stNet[pk];
+      this.stNet[pk] = undefined;
       const nOps = this.stOps[pk] as number;
       const nSlots = this.stSlots[pk] as number;
       let reason: string | null = rc < 0 ? `grant copy failed: errno ${-rc}` : null;
@@ -464,7 +566,8 @@ export class NetifProcessor {
         if (st !== GNTST_okay) reason = `grant copy of slot ${j} failed: ${gntstMessage(st)}`;
       }
       const status = reason === null ? NETIF_RSP_OKAY : NETIF_RSP_ERROR;
-      for (let i = 0; i < nSlots; i++) {
+      // A zero-copy frame's slots are answered when it is consumed (netif-zerocopy.ts).
+      for (let i = 0; i < nSlots && (net === undefined || reason !== null); i++) {
         const extra = this.stSlotExtra[slot0 + i] === 1;
         const off = nextResponse(this.tx);
         if (!extra) tv.setUint16(off, this.stSlotId[slot0 + i] as number, true);
@@ -472,6 +575,23 @@ export class NetifProcessor {
       }
       op0 += nOps;
       slot0 += nSlots;
+      if (net !== undefined) {
+        const zc = this.zc as TxZeroCopy;
+        if (reason !== null) {
+          m.txDropped++;
+          m.lastDrop = reason;
+          zc.discard(net);
+          continue;
+        }
+        zc.track(net);
+        m.txZeroCopy++;
+        m.txPackets++;
+        m.txBytes += net.length;
+        this.d.credit?.consume(net.length);
+        this.d.deliver(net);
+        releaseAny(net);
+        continue;
+      }
       if (reason !== null) {
         m.txDropped++;
         m.lastDrop = reason;
@@ -501,7 +621,7 @@ export class NetifProcessor {
   // ---------------------------------------------------------------- rx (bridge -> guest)
 
   /** Queues a frame from the bridge; false (counted) when the queue is full. */
-  enqueueRx(frame: Uint8Array): boolean {
+  enqueueRx(frame: Frame): boolean {
     return this.rxPath.enqueue(frame);
   }
 

@@ -38,6 +38,7 @@ export function vifBridgeOnline(
     vlans,
     mtu: dev.mtu,
     deliver: (frame) => dev.receive(frame),
+    deliverFrame: (frame) => dev.receive(frame),
   });
   if (!added.ok) return fail(added.error);
   const port = added.port;
