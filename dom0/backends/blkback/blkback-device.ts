@@ -5,8 +5,6 @@
 // BlkifProcessor from the event handler. A fault closes this device only.
 
 import { XEN_EIO } from '../../../hypercalls/errno.js';
-import { xenbusDevError } from '../xenbus-error.js';
-import { initialTransition, transition, type AnyMachineSnapshot } from 'xstate';
 import { GNTST_okay, gntstMessage } from '../../../hypercalls/grant-table.js';
 import {
   BLKIF_MAX_SEGMENTS_PER_REQUEST,
@@ -16,9 +14,9 @@ import {
   VDISK_REMOVABLE,
   XEN_IO_PROTO_ABI_X86_64,
 } from '../../../hypercalls/io/blkif.js';
-import { parseXenbusState, XenbusState } from '../../../hypercalls/io/xenbus.js';
-import { blkbackMachine, type BackendEvent } from '../backend-machine.js';
-import type { BackendPlatform, BackendWatch, GrantMapping, LocalPage } from '../platform.js';
+import { parseUint, XenbusBackendDevice } from '../backend-device.js';
+import { blkbackMachine } from '../backend-machine.js';
+import type { BackendPlatform, GrantMapping, LocalPage } from '../platform.js';
 import { SyncBlockFile, type BlockFile } from './block-file.js';
 import { BLKIF_BOUNCE_PAGES, BlkifProcessor } from './blkif-processor.js';
 import { newBlkbackMetrics, type BlkbackMetrics } from './metrics.js';
@@ -42,33 +40,13 @@ interface Connection {
   readonly processor: BlkifProcessor;
 }
 
-const parseUint = (s: string | undefined): number | undefined =>
-  s !== undefined && /^[0-9]{1,10}$/.test(s) ? Number(s) : undefined;
-
-export class BlkbackDevice {
-  readonly frontendDomid: number;
-  readonly devid: number;
-  /** `/local/domain/<B>/backend/vbd/<fe>/<devid>`. */
-  readonly path: string;
+export class BlkbackDevice extends XenbusBackendDevice {
   readonly metrics: BlkbackMetrics = newBlkbackMetrics();
-  /** Errors reported (also written to xenstore). */
-  readonly errors: string[] = [];
-  /** Actions the machine ran, in order (what tests and labs look at). */
-  readonly actionLog: string[] = [];
-  private readonly p: BackendPlatform;
   private readonly open: BlockFileOpener;
-  private snap: AnyMachineSnapshot;
-  private readonly queue: BackendEvent[] = [];
-  private draining = false;
   private file: BlockFile | null = null;
   private readOnly = true;
   private conn: Connection | null = null;
-  private frontendPath = '';
-  private readonly watches: BackendWatch[] = [];
   private scheduled = false;
-  /** connectRing failed inside the current batch of actions: skip its switchState(Connected). */
-  private connectFailed = false;
-  removed = false;
 
   constructor(
     platform: BackendPlatform,
@@ -76,18 +54,8 @@ export class BlkbackDevice {
     devid: number,
     open: BlockFileOpener = openSyncBlockFile,
   ) {
-    this.p = platform;
-    this.frontendDomid = frontendDomid;
-    this.devid = devid;
+    super(platform, frontendDomid, devid, 'vbd', blkbackMachine, XEN_EIO);
     this.open = open;
-    this.path = `/local/domain/${platform.domid}/backend/vbd/${frontendDomid}/${devid}`;
-    const [snap] = initialTransition(blkbackMachine);
-    this.snap = snap;
-  }
-
-  /** The handshake state (`InitWait`, `Connected`, ...). */
-  get state(): string {
-    return String(this.snap.value);
   }
 
   get connected(): boolean {
@@ -121,117 +89,24 @@ export class BlkbackDevice {
       const v = xs.read(`${this.path}/online`);
       if (v !== undefined) this.send({ type: 'ONLINE', online: v === '1' });
     });
-    if (this.frontendPath !== '') {
-      this.addWatch(`${this.frontendPath}/state`, () => this.frontendChanged());
-    }
+    this.watchFrontendState();
   }
 
-  /** The backend directory went away (or dom0 shuts the device down): release everything. */
-  remove(): void {
-    if (this.removed) return;
-    this.removed = true;
-    this.disconnect();
-    for (const w of this.watches.splice(0)) this.p.xs.unwatch(w);
+  /** The image is closed with the device. */
+  protected override released(): void {
     this.file?.close();
     this.file = null;
   }
 
-  private addWatch(path: string, cb: () => void): void {
-    const w = this.p.xs.watch(path, () => {
-      if (!this.removed) cb();
-    });
-    if (w !== undefined) this.watches.push(w);
-  }
-
-  private frontendChanged(): void {
-    const s = this.p.xs.read(`${this.frontendPath}/state`);
-    if (s === undefined) {
-      this.send({ type: 'FRONTEND_STATE', state: XenbusState.Unknown });
-      return;
-    }
-    const st = parseXenbusState(s);
-    if (!st.ok) {
-      this.send({ type: 'FAULT', message: `frontend state: ${st.error}` });
-      return;
-    }
-    this.send({ type: 'FRONTEND_STATE', state: st.value });
-  }
-
-  /** Feeds the machine one event at a time (an action may raise another: it waits its turn). */
-  send(ev: BackendEvent): void {
-    this.queue.push(ev);
-    if (this.draining) return;
-    this.draining = true;
-    try {
-      for (let e = this.queue.shift(); e !== undefined; e = this.queue.shift()) {
-        if (this.removed && e.type !== 'ONLINE') continue;
-        const [snap, actions] = transition(blkbackMachine, this.snap, e);
-        this.snap = snap;
-        this.connectFailed = false;
-        for (const a of actions) this.run(a);
-      }
-    } finally {
-      this.draining = false;
-    }
-  }
-
-  private run(a: { type: string; params?: unknown }): void {
-    if (a.type.startsWith('xstate.')) return;
-    const xs = this.p.xs;
-    switch (a.type) {
-      case 'writeFeatures':
-        this.actionLog.push(a.type);
-        // DEVIATION(xen): no feature-max-indirect-segments: xensim's blkback serves only direct
-        // requests of up to 11 segments on a one-page ring.
-        xs.write(`${this.path}/multi-queue-max-queues`, '1');
-        xs.write(`${this.path}/max-ring-page-order`, '0');
-        return;
-      case 'connectRing':
-        this.actionLog.push(a.type);
-        this.connect();
-        return;
-      case 'disconnectRing':
-        this.actionLog.push(a.type);
-        this.disconnect();
-        return;
-      case 'switchState': {
-        const state = (a.params as { state: number }).state;
-        if (this.connectFailed && state === XenbusState.Connected) return;
-        this.actionLog.push(`switchState:${state}`);
-        xs.write(`${this.path}/state`, String(state));
-        return;
-      }
-      case 'reportError': {
-        const message = (a.params as { message: string }).message;
-        this.actionLog.push(a.type);
-        this.reportError(message);
-        return;
-      }
-      case 'removeDevice':
-        this.actionLog.push(a.type);
-        this.remove();
-        return;
-      default:
-        this.actionLog.push(`unknown:${a.type}`);
-    }
-  }
-
-  /**
-   * xenbus_dev_fatal: the message goes to `error/<nodename>/error` under the backend domain's home
-   * (`/local/domain/0/error/backend/vbd/<fe>/<devid>/error`), errno first as Linux prints it.
-   */
-  private reportError(message: string): void {
-    this.errors.push(message);
-    xenbusDevError(this.p.xs, this.p.domid, this.path, XEN_EIO, message);
-  }
-
-  private fail(message: string): void {
-    this.connectFailed = true;
-    this.send({ type: 'FAULT', message });
+  protected writeFeatures(): void {
+    // DEVIATION(xen): no feature-max-indirect-segments: xensim's blkback serves only direct
+    // requests of up to 11 segments on a one-page ring.
+    this.p.xs.write(`${this.path}/multi-queue-max-queues`, '1');
+    this.p.xs.write(`${this.path}/max-ring-page-order`, '0');
   }
 
   /** connect_ring + connect: map the ring, bind the event channel, publish the disk. */
-  private connect(): void {
+  protected connect(): void {
     const xs = this.p.xs;
     const fe = this.frontendPath;
     const file = this.file;
@@ -306,7 +181,7 @@ export class BlkbackDevice {
   }
 
   /** xen_blkif_disconnect: unbind, unmap, give the bounce pages back. */
-  private disconnect(): void {
+  protected disconnect(): void {
     const c = this.conn;
     if (c === null) return;
     this.conn = null;

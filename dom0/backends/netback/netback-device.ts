@@ -9,19 +9,11 @@
 // NETBACK_ZC_HOLD_NS is linearized (the rx drain timeout's role).
 
 import { XEN_EINVAL } from '../../../hypercalls/errno.js';
-import { xenbusDevError } from '../xenbus-error.js';
-import { initialTransition, transition, type AnyMachineSnapshot } from 'xstate';
 import { GNTST_okay, gntstMessage } from '../../../hypercalls/grant-table.js';
-import { parseXenbusState, XenbusState } from '../../../hypercalls/io/xenbus.js';
 import { FramePool } from '../../net/frame-pool.js';
-import { netbackMachine, type BackendEvent } from '../backend-machine.js';
-import type {
-  BackendPlatform,
-  BackendTimer,
-  BackendWatch,
-  GrantMapping,
-  LocalPage,
-} from '../platform.js';
+import { parseUint, XenbusBackendDevice } from '../backend-device.js';
+import { netbackMachine } from '../backend-machine.js';
+import type { BackendPlatform, BackendTimer, GrantMapping, LocalPage } from '../platform.js';
 import { CreditLimiter, parseRateNode } from './credit.js';
 import { newNetbackMetrics, type NetbackMetrics } from './metrics.js';
 import type { Frame } from '../../net/net-frame.js';
@@ -64,32 +56,15 @@ interface Connection {
   readonly proc: NetifProcessor;
 }
 
-const parseUint = (s: string | undefined): number | undefined =>
-  s !== undefined && /^[0-9]{1,10}$/.test(s) ? Number(s) : undefined;
-
-export class NetbackDevice {
-  readonly frontendDomid: number;
-  readonly devid: number;
-  /** `/local/domain/<B>/backend/vif/<fe>/<devid>`. */
-  readonly path: string;
+export class NetbackDevice extends XenbusBackendDevice {
   readonly metrics: NetbackMetrics = newNetbackMetrics();
-  readonly errors: string[] = [];
-  readonly actionLog: string[] = [];
   /** Where the guest's frames go (the bridge port's input); set by the hotplug step. */
   transmit: ((frame: Frame) => void) | null = null;
-  removed = false;
-  private readonly p: BackendPlatform;
-  private snap: AnyMachineSnapshot;
-  private readonly queue: BackendEvent[] = [];
-  private draining = false;
   private conn: Connection | null = null;
-  private frontendPath = '';
-  private readonly watches: BackendWatch[] = [];
   private scheduled = false;
   /** A kick for frames queued by receive() is due at the current virtual time. */
   private rxKickPending = false;
   private creditTimer: BackendTimer | null = null;
-  private connectFailed = false;
   private kicking = false;
   private kickAgain = false;
   /** A push of zero-copy completions is due at the current virtual time. */
@@ -97,22 +72,13 @@ export class NetbackDevice {
   private holdTimer: BackendTimer | null = null;
 
   constructor(platform: BackendPlatform, frontendDomid: number, devid: number) {
-    this.p = platform;
-    this.frontendDomid = frontendDomid;
-    this.devid = devid;
-    this.path = `/local/domain/${platform.domid}/backend/vif/${frontendDomid}/${devid}`;
-    const [snap] = initialTransition(netbackMachine);
-    this.snap = snap;
+    super(platform, frontendDomid, devid, 'vif', netbackMachine, XEN_EINVAL);
   }
 
   /** The interface name: the backend's `vifname`, else `vif<domid>.<devid>`. */
   get vifName(): string {
     const v = this.p.xs.read(`${this.path}/vifname`);
     return v !== undefined && v !== '' ? v : `vif${this.frontendDomid}.${this.devid}`;
-  }
-
-  get state(): string {
-    return String(this.snap.value);
   }
 
   get connected(): boolean {
@@ -141,99 +107,15 @@ export class NetbackDevice {
       const v = this.p.xs.read(`${this.path}/online`);
       if (v !== undefined) this.send({ type: 'ONLINE', online: v === '1' });
     });
-    if (this.frontendPath !== '') {
-      this.addWatch(`${this.frontendPath}/state`, () => this.frontendChanged());
-    }
+    this.watchFrontendState();
   }
 
-  remove(): void {
-    if (this.removed) return;
-    this.removed = true;
-    this.disconnect();
-    for (const w of this.watches.splice(0)) this.p.xs.unwatch(w);
-  }
-
-  private addWatch(path: string, cb: () => void): void {
-    const w = this.p.xs.watch(path, () => {
-      if (!this.removed) cb();
-    });
-    if (w !== undefined) this.watches.push(w);
-  }
-
-  private frontendChanged(): void {
-    const s = this.p.xs.read(`${this.frontendPath}/state`);
-    if (s === undefined) return this.send({ type: 'FRONTEND_STATE', state: XenbusState.Unknown });
-    const st = parseXenbusState(s);
-    if (!st.ok) return this.send({ type: 'FAULT', message: `frontend state: ${st.error}` });
-    this.send({ type: 'FRONTEND_STATE', state: st.value });
-  }
-
-  send(ev: BackendEvent): void {
-    this.queue.push(ev);
-    if (this.draining) return;
-    this.draining = true;
-    try {
-      for (let e = this.queue.shift(); e !== undefined; e = this.queue.shift()) {
-        if (this.removed && e.type !== 'ONLINE') continue;
-        const [snap, actions] = transition(netbackMachine, this.snap, e);
-        this.snap = snap;
-        this.connectFailed = false;
-        for (const a of actions) this.run(a);
-      }
-    } finally {
-      this.draining = false;
-    }
-  }
-
-  private run(a: { type: string; params?: unknown }): void {
-    if (a.type.startsWith('xstate.')) return;
-    const xs = this.p.xs;
-    switch (a.type) {
-      case 'writeFeatures':
-        this.actionLog.push(a.type);
-        for (const [k, v] of NETBACK_FEATURES) xs.write(`${this.path}/${k}`, v);
-        return;
-      case 'connectRing':
-        this.actionLog.push(a.type);
-        this.connect();
-        return;
-      case 'disconnectRing':
-        this.actionLog.push(a.type);
-        this.disconnect();
-        return;
-      case 'switchState': {
-        const state = (a.params as { state: number }).state;
-        if (this.connectFailed && state === XenbusState.Connected) return;
-        this.actionLog.push(`switchState:${state}`);
-        xs.write(`${this.path}/state`, String(state));
-        return;
-      }
-      case 'reportError':
-        this.actionLog.push(a.type);
-        this.reportError((a.params as { message: string }).message);
-        return;
-      case 'removeDevice':
-        this.actionLog.push(a.type);
-        this.remove();
-        return;
-      default:
-        this.actionLog.push(`unknown:${a.type}`);
-    }
-  }
-
-  /** xenbus_dev_fatal: `error/backend/vif/<fe>/<devid>/error` under dom0's home. */
-  private reportError(message: string): void {
-    this.errors.push(message);
-    xenbusDevError(this.p.xs, this.p.domid, this.path, XEN_EINVAL, message);
-  }
-
-  private fail(message: string): void {
-    this.connectFailed = true;
-    this.send({ type: 'FAULT', message });
+  protected writeFeatures(): void {
+    for (const [k, v] of NETBACK_FEATURES) this.p.xs.write(`${this.path}/${k}`, v);
   }
 
   /** connect(): read the frontend's rings, flags and event channel(s); map, bind, serve. */
-  private connect(): void {
+  protected connect(): void {
     const xs = this.p.xs;
     const fe = this.frontendPath;
     if (xs.read(`${fe}/request-rx-copy`) !== '1') {
@@ -309,7 +191,7 @@ export class NetbackDevice {
     this.kick();
   }
 
-  private disconnect(): void {
+  protected disconnect(): void {
     const c = this.conn;
     if (c === null) return;
     this.conn = null;
