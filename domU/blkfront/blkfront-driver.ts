@@ -5,10 +5,8 @@
 // disk to the kernel; teardownRing ends access and closes the port.
 
 import { allocFrontendEvtchn } from '../xenbus/frontend-evtchn.js';
-import type { HypercallInterface } from '../../hypercalls/guest-interface.js';
+import { frontendIo, type FrontendHost } from '../xenbus/frontend-io.js';
 import { XEN_IO_PROTO_ABI_X86_64 } from '../../hypercalls/io/blkif.js';
-import type { GrantClient } from '../../hypercalls/grant-client.js';
-import type { GuestMemory } from '../../hypercalls/memory.js';
 import type { BlockDevice } from '../block-device.js';
 import type { KThread } from '../kthread.js';
 import { blkfrontMachine, type BlkfrontInput } from '../xenbus/blkfront-machine.js';
@@ -22,22 +20,9 @@ import { BlkfrontRing } from './blkfront-ring.js';
 import { XenBlockDevice } from './xen-block-device.js';
 
 /** What blkfront needs of the guest kernel (PvKernel has all of it). */
-export interface BlkfrontHost {
-  /** The hypercall page (EVTCHNOP_alloc_unbound). */
-  readonly h: HypercallInterface;
-  readonly events: {
-    on(port: number, handler: () => void): void;
-    unmask(port: number): void;
-    notify(port: number): number;
-    close(port: number): number;
-  };
-  readonly pages: { alloc(): number; release(pfn: number): boolean };
-  readonly platform: { readonly memory: GuestMemory };
-  /** The grant-table client, or null when Xen refused it. */
-  grants(): GrantClient | null;
+export interface BlkfrontHost extends FrontendHost {
   /** The kernel's list of disks: blkfront adds and removes its own. */
   readonly blockDevices: BlockDevice[];
-  printk(line: string): void;
 }
 
 /** Driver-private data of one vbd (FrontendDevice.data). */
@@ -126,25 +111,10 @@ function* setupRing(k: BlkfrontHost, dev: FrontendDevice, bus: FrontendBus): KTh
     dev.errors.push('blkfront: no grant table');
     return;
   }
-  const mem = k.platform.memory;
   const backend = dev.backendId;
   let port = -1;
-  const ring = BlkfrontRing.setup({
-    allocPage: () => k.pages.alloc(),
-    freePage: (pfn) => {
-      k.pages.release(pfn);
-    },
-    pfnToMfn: (pfn) => mem.pfnToMfn(pfn),
-    writableView: (pfn) => mem.writableView(pfn),
-    view: (pfn) => mem.view(pfn),
-    grantAccess: (mfn, readonly) => g.grantAccess(backend, mfn, readonly),
-    // gnttab_end_foreign_access: while the backend still maps a page, retry later (the kernel's
-    // deferred list); the page itself stays out of the allocator.
-    endAccess: (ref) => g.endAccessDeferred(ref),
-    notify: () => {
-      if (port >= 0) k.events.notify(port);
-    },
-  });
+  // gnttab_end_foreign_access: a page the backend still maps is retried later (deferred list).
+  const ring = BlkfrontRing.setup(frontendIo(k, g, backend, () => port, true));
   if (!ring.ok) {
     dev.errors.push(ring.error);
     return;

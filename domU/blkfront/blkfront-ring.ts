@@ -29,27 +29,13 @@ import {
 } from '../../hypercalls/io/blkif.js';
 import { FrontRing, sharedRingInit, type IoResult } from '../../hypercalls/io/ring.js';
 import { PAGE_SIZE } from '../../hypercalls/types.js';
+import type { FrontendIo } from '../xenbus/frontend-io.js';
 
 /** Sectors one request carries: 11 full pages. */
 export const SECTORS_PER_REQUEST = BLKIF_MAX_SEGMENTS_PER_REQUEST * BLKIF_SECTORS_PER_PAGE;
 
 /** What the ring needs from the guest kernel. */
-export interface BlkfrontIo {
-  /** A free pfn of the guest's own, or -1. */
-  allocPage(): number;
-  freePage(pfn: number): void;
-  pfnToMfn(pfn: number): number;
-  /** A view to write page `pfn` through (marks it dirty); not kept across a yield. */
-  writableView(pfn: number): Uint8Array | undefined;
-  /** A view to read page `pfn`. */
-  view(pfn: number): Uint8Array | undefined;
-  /** gnttab_grant_foreign_access to the backend domain: a ref, or negative. */
-  grantAccess(mfn: number, readonly: boolean): number;
-  /** gnttab_end_foreign_access_ref: false while the backend still maps it. */
-  endAccess(ref: number): boolean;
-  /** notify_remote_via_irq on the ring's event channel. */
-  notify(): void;
-}
+export type BlkfrontIo = FrontendIo;
 
 interface DataPage {
   readonly pfn: number;

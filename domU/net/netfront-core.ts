@@ -25,22 +25,11 @@ import {
   type IoResult,
 } from '../../hypercalls/io/ring.js';
 import { PAGE_SIZE } from '../../hypercalls/types.js';
+import type { FrontendIo } from '../xenbus/frontend-io.js';
 import type { FragsDone, PageFrag } from './page-frag.js';
 
-/** What the rings need from the guest kernel (the same shape blkfront uses). */
-export interface NetfrontIo {
-  allocPage(): number;
-  freePage(pfn: number): void;
-  pfnToMfn(pfn: number): number;
-  /** A view to write page `pfn` through (marks it dirty); not kept across a yield. */
-  writableView(pfn: number): Uint8Array | undefined;
-  view(pfn: number): Uint8Array | undefined;
-  /** gnttab_grant_foreign_access to the backend: a ref, or negative. */
-  grantAccess(mfn: number, readonly: boolean): number;
-  endAccess(ref: number): boolean;
-  /** notify_remote_via_irq. */
-  notify(): void;
-}
+/** What the rings need from the guest kernel. */
+export type NetfrontIo = FrontendIo;
 
 export interface NetfrontCounters {
   txPackets: number;

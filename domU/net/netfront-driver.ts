@@ -7,9 +7,7 @@
 // interface announces its address with a gratuitous ARP (netback_changed: netdev_notify_peers).
 
 import { allocFrontendEvtchn } from '../xenbus/frontend-evtchn.js';
-import type { GrantClient } from '../../hypercalls/grant-client.js';
-import type { HypercallInterface } from '../../hypercalls/guest-interface.js';
-import type { GuestMemory } from '../../hypercalls/memory.js';
+import { frontendIo, type FrontendHost } from '../xenbus/frontend-io.js';
 import { XenbusState } from '../../hypercalls/io/xenbus.js';
 import type { KThread } from '../kthread.js';
 import type {
@@ -26,22 +24,11 @@ import { NetfrontCore } from './netfront-core.js';
 export const NETFRONT_DEFAULT_MTU = 1500;
 
 /** What netfront needs of the guest kernel (PvKernel plus a list of network interfaces). */
-export interface NetfrontHost {
-  readonly h: HypercallInterface;
-  readonly events: {
-    on(port: number, handler: () => void): void;
-    unmask(port: number): void;
-    notify(port: number): number;
-    close(port: number): number;
-  };
-  readonly pages: { alloc(): number; release(pfn: number): boolean };
-  readonly platform: { readonly memory: GuestMemory };
-  grants(): GrantClient | null;
+export interface NetfrontHost extends FrontendHost {
   /** The kernel's network interfaces: netfront adds and removes its own. */
   readonly netDevices: XenNetDevice[];
   /** Virtual time (the stack's clock). */
   now(): number;
-  printk(line: string): void;
 }
 
 /** A guest network interface (`eth<N>`) over one vif. */
@@ -186,21 +173,9 @@ function* setupRings(
     return;
   }
   const mtu = yield* bus.xs.readInt(`${base}/mtu`, NETFRONT_DEFAULT_MTU);
-  const mem = k.platform.memory;
   const backend = dev.backendId;
   let port = -1;
-  const core = NetfrontCore.setup({
-    allocPage: () => k.pages.alloc(),
-    freePage: (pfn) => void k.pages.release(pfn),
-    pfnToMfn: (pfn) => mem.pfnToMfn(pfn),
-    writableView: (pfn) => mem.writableView(pfn),
-    view: (pfn) => mem.view(pfn),
-    grantAccess: (mfn, ro) => g.grantAccess(backend, mfn, ro),
-    endAccess: (ref) => g.endAccess(ref),
-    notify: () => {
-      if (port >= 0) k.events.notify(port);
-    },
-  });
+  const core = NetfrontCore.setup(frontendIo(k, g, backend, () => port, false));
   if (!core.ok) {
     dev.errors.push(core.error);
     return;
