@@ -1,9 +1,8 @@
 // The data path of one vif in netback (Linux drivers/net/xen-netback/netback.c
 // xenvif_tx_build_gops, xenvif_count_requests, xenvif_get_extras, xenvif_tx_check_gop,
 // make_tx_response) as a core with no I/O, with its rx half in netif-rx.ts and its zero-copy
-// frames in netif-zerocopy.ts: it takes
-// the two mapped ring pages, a grant-copy function, dom0 bounce pages and a pool of dom0 frame
-// pages. A packet's tx slots are grant-copied straight into one frame in a pool page, which goes to
+// frames in netif-zerocopy.ts: it takes the two mapped ring pages, a grant-copy function, dom0
+// bounce pages and a pool of dom0 frame pages. A packet's tx slots are grant-copied straight into one frame in a pool page, which goes to
 // the bridge by reference; frames from the bridge are queued and grant-copied straight from their
 // pool page into the buffers the guest posted on the rx ring, a run of frames per GNTTABOP_copy
 // call. Frames of other origin (or with the pool exhausted) go through the bounce pages. With
@@ -64,11 +63,9 @@ export const FATAL_SKB_SLOTS = 20;
 export const NETBACK_BOUNCE_PAGES = MAX_SKB_SLOTS;
 /** dom0 pages a vif's tx frames live in (frames of up to a page each, many to a page). */
 export const NETBACK_POOL_PAGES = 32;
-/** Frames queued for the guest before the bridge's frames are dropped (rx queue length). */
 const ETH_HLEN = 14;
 /** Copy ops one tx GNTTABOP_copy call carries at most (a run of packets). */
 const TX_BATCH_OPS = 64;
-/** Copy ops one rx GNTTABOP_copy call carries at most (Linux's COPY_BATCH_SIZE is 64). */
 /** Below this length a byte loop is cheaper than `subarray` + `set`. */
 const SMALL_COPY_BYTES = 128;
 /** txPacket's answer when the packet's last slot is not on the ring yet. */
