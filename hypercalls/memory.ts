@@ -154,14 +154,16 @@ export interface ForeignMemory {
   setPaging?(domid: number, pfns: readonly number[], pager: (pfn: number) => number): number;
   /**
    * Copies pages of `domid` (by pfn) out into `dst` (page i at i * 4096) in one call, as privcmd
-   * mmapbatch + memcpy + munmap would, without a mapping object per page. `dstZeroed`: `dst` is
-   * fresh, so never-written frames need no copy. 0, or the errno of the first pfn that failed.
+   * mmapbatch + memcpy + munmap would, without a mapping object per page. `dstZeroed`: true when
+   * `dst` is fresh (all zeros), so never-written frames need no copy; or one byte per page of `dst`,
+   * 1 where that page is known to hold zeros already (a buffer reused from an earlier batch),
+   * updated to what `dst` holds on return. 0, or the errno of the first pfn that failed.
    */
   copyFromPfns?(
     domid: number,
     pfns: readonly number[],
     dst: Uint8Array,
-    dstZeroed?: boolean,
+    dstZeroed?: boolean | Uint8Array,
   ): number;
   /** The reverse: pages of `src` into `domid`'s pfns (log-dirty sees the writes). */
   copyToPfns?(domid: number, pfns: readonly number[], src: Uint8Array): number;

@@ -494,34 +494,69 @@ export function createToolstack(opts: HostOptions): HostedToolstack {
     // Migration sockets (dom0/host/migration-*.ts) enter the engine through these.
     engineClock: host.platform.clock,
     kick: loop.kick,
+    runNow: loop.runNow,
   });
 }
 
 /**
  * The daemon's paced loop: advance the engine to wall time, sleep until the next event (at most
  * 50 ms), repeat. `kick` advances on the next host turn instead: host I/O that queued engine events
- * (a migration socket's data or drain) then runs them at once, not at the next tick.
+ * (a migration socket's data or drain) then runs them at once, not at the next tick. `runNow`
+ * runs them inside the host callback itself, and moves the timer only if an event is due sooner.
  */
-function pacedLoop(runner: PacedRunner): { readonly kick: () => void; readonly stop: () => void } {
+function pacedLoop(runner: PacedRunner): {
+  readonly kick: () => void;
+  readonly runNow: () => void;
+  readonly stop: () => void;
+} {
   let timer: NodeJS.Timeout | null = null;
+  /** When `timer` fires (performance.now() ms). */
+  let timerDueMs = Infinity;
   let kicked = false;
   let closed = false;
+  let advancing = false;
+  const advance = (): void => {
+    advancing = true;
+    try {
+      runner.advance();
+    } finally {
+      advancing = false;
+    }
+  };
+  /** Sleeps until the next event is due (at most 50 ms), unless the timer wakes the loop sooner. */
+  const arm = (): void => {
+    if (closed) return;
+    const wait = Math.min(50, Math.max(1, runner.msUntilNextEvent()));
+    const due = performance.now() + wait;
+    if (timer !== null && timerDueMs <= due) return;
+    if (timer !== null) clearTimeout(timer);
+    timerDueMs = due;
+    timer = setTimeout(tick, wait);
+  };
   const tick = (): void => {
     if (closed) return;
     if (timer) clearTimeout(timer);
-    runner.advance();
-    const wait = Math.min(50, Math.max(1, runner.msUntilNextEvent()));
-    timer = setTimeout(tick, wait);
+    timer = null;
+    advance();
+    arm();
   };
   tick();
+  const kick = (): void => {
+    if (kicked || closed) return;
+    kicked = true;
+    setImmediate(() => {
+      kicked = false;
+      tick();
+    });
+  };
   return {
-    kick: () => {
-      if (kicked || closed) return;
-      kicked = true;
-      setImmediate(() => {
-        kicked = false;
-        tick();
-      });
+    kick,
+    runNow: () => {
+      if (closed) return;
+      // From inside an event (an engine callback that reached a socket) the engine is running.
+      if (advancing) return kick();
+      advance();
+      arm();
     },
     stop: () => {
       closed = true;

@@ -16,6 +16,11 @@ export interface MigrationCapable {
   readonly engineClock?: Dom0Clock;
   /** Paced mode: run due engine events on the next host turn rather than at the next tick. */
   kick?(): void;
+  /**
+   * Paced mode: run due engine events now, inside the host callback that queued them (a socket
+   * read is handled while its bytes are still in the CPU cache); a kick when the engine is busy.
+   */
+  runNow?(): void;
   migrateSend?(
     domid: number,
     channel: MigrationChannel,
@@ -34,6 +39,8 @@ export interface MigrationCapable {
 export interface MigrationHost {
   readonly clock: Dom0Clock;
   readonly kick: () => void;
+  /** Runs due engine events at once (see MigrationCapable.runNow); absent: kick. */
+  readonly runNow?: () => void;
   readonly send: NonNullable<MigrationCapable['migrateSend']>;
   readonly receive: NonNullable<MigrationCapable['migrateReceive']>;
 }
@@ -46,6 +53,7 @@ export function migrationHost(t: MigrationCapable): MigrationHost | string {
   return {
     clock: t.engineClock,
     kick: typeof t.kick === 'function' ? t.kick.bind(t) : () => undefined,
+    ...(typeof t.runNow === 'function' ? { runNow: t.runNow.bind(t) } : {}),
     send: t.migrateSend.bind(t),
     receive: t.migrateReceive.bind(t),
   };

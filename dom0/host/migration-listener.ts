@@ -4,6 +4,8 @@
 // migrateReceive, which runs the receiver's half of the handshake (reference 10.4).
 
 import * as net from 'node:net';
+import { adoptAccepted, type ArenaReads } from '../migration/arena-socket.js';
+import { RecvArena } from '../migration/recv-arena.js';
 import { TcpChannel } from '../migration/tcp-channel.js';
 import {
   AUTH_MESSAGE_BYTES,
@@ -68,7 +70,12 @@ export function startMigrationListener(
     setTimeout(() => socket.destroy(), 1000).unref();
   };
 
-  const receive = (socket: net.Socket, leftover: Uint8Array, paused: boolean): void => {
+  const receive = (
+    socket: net.Socket,
+    reads: ArenaReads | null,
+    leftover: Uint8Array,
+    paused: boolean,
+  ): void => {
     if (typeof host === 'string') {
       refuse(socket, AUTH_STATUS.unsupported, host);
       return;
@@ -80,7 +87,9 @@ export function startMigrationListener(
     const channel = new TcpChannel(socket, {
       clock: host.clock,
       kick: host.kick,
+      ...(host.runNow ? { runNow: host.runNow } : {}),
       initial: leftover,
+      reads,
     });
     host
       // Another process cannot take over the sender's guest program: the kernel restarts over
@@ -100,15 +109,21 @@ export function startMigrationListener(
       );
   };
 
-  const onConnection = (socket: net.Socket): void => {
+  const onConnection = (accepted: net.Socket): void => {
+    if (unauthenticated >= MAX_UNAUTHENTICATED) {
+      log(
+        `migration listener: too many unauthenticated connections; dropped ${peerName(accepted)}`,
+      );
+      accepted.destroy();
+      return;
+    }
+    // Reads go straight into reusable memory (the stream is up to the guest's size).
+    const arena = new RecvArena();
+    const adopted = adoptAccepted(accepted, arena, (c) => onData(c));
+    const { socket, reads } = adopted;
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', (e) => log(`migration listener: ${peerName(socket)}: ${e.message}`));
-    if (unauthenticated >= MAX_UNAUTHENTICATED) {
-      log(`migration listener: too many unauthenticated connections; dropped ${peerName(socket)}`);
-      socket.destroy();
-      return;
-    }
     unauthenticated++;
     let buf: Buffer = Buffer.alloc(0);
     let settled = false;
@@ -116,7 +131,9 @@ export function startMigrationListener(
       settled = true;
       unauthenticated--;
       clearTimeout(timer);
-      socket.off('data', onData);
+      // Until a channel takes the socket (or it closes), what arrives is dropped.
+      if (reads) reads.sink((c) => arena.release(c));
+      else socket.off('data', onData);
       socket.pause();
     };
     const timer = setTimeout(() => {
@@ -127,8 +144,14 @@ export function startMigrationListener(
       );
       socket.destroy();
     }, authTimeoutMs);
-    const onData = (chunk: Buffer): void => {
-      buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
+    const onData = (chunk: Uint8Array): void => {
+      if (settled) {
+        arena.release(chunk);
+        return;
+      }
+      // A copy: the arena's memory goes back at once.
+      buf = Buffer.concat([buf, chunk]);
+      arena.release(chunk);
       if (buf.length < AUTH_MESSAGE_BYTES) return;
       settle();
       const check = checkAuthMessage(buf.subarray(0, AUTH_MESSAGE_BYTES), opts.token);
@@ -136,9 +159,10 @@ export function startMigrationListener(
         refuse(socket, check.status, check.error);
         return;
       }
-      receive(socket, buf.subarray(AUTH_MESSAGE_BYTES), check.request.paused);
+      receive(socket, reads, buf.subarray(AUTH_MESSAGE_BYTES), check.request.paused);
     };
-    socket.on('data', onData);
+    if (!reads) socket.on('data', onData);
+    socket.resume();
     socket.once('end', () => {
       if (settled) return;
       settle();
@@ -150,7 +174,8 @@ export function startMigrationListener(
     });
   };
 
-  const server = net.createServer({ pauseOnConnect: false }, onConnection);
+  // Paused: nothing is read before the connection's reads are taken over (adoptAccepted).
+  const server = net.createServer({ pauseOnConnect: true }, onConnection);
   return new Promise((resolve) => {
     server.once('error', (e) =>
       resolve({

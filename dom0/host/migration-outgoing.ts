@@ -122,6 +122,7 @@ export async function migrateOut(
   const channel = new TcpChannel(conn.socket, {
     clock: host.clock,
     kick: host.kick,
+    ...(host.runNow ? { runNow: host.runNow } : {}),
     initial: conn.leftover,
     tap: { incoming: (c) => watch.incoming(c), outgoing: (b) => watch.outgoing(b) },
   });

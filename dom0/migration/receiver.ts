@@ -379,6 +379,9 @@ class Receiver {
         }
         continue;
       }
+      // Every record read so far was handled and nothing of the chunks is kept (the reader copies
+      // what spans chunks): the transport may reuse their memory.
+      this.channel.release?.();
       const ended = this.inbox.ended;
       if (ended !== undefined) throw failed(`${what}: ${ended}`);
       const more = (yield this.inbox.more(HANDSHAKE_TIMEOUT_NS)) as boolean;

@@ -22,6 +22,8 @@ export class SourceDomain {
   pfns: number[] = [];
   private populated = new Uint8Array(0);
   private logDirty = false;
+  /** Per record buffer: 1 for each page slot known to hold zeros (see pageRecord). */
+  private readonly zeroPages = new WeakMap<ArrayBufferLike, Uint8Array>();
 
   constructor(deps: LifecycleDeps, rec: DomainRecord) {
     this.deps = deps;
@@ -48,7 +50,15 @@ export class SourceDomain {
       const rec = encodePageDataBatch(
         batch,
         (data, zeroed) => {
-          rc = foreign.copyFromPfns?.(domid, batch, data, zeroed) ?? 0;
+          // Which pages of a reused record still hold the zeros an earlier batch left there: a
+          // never-written frame then costs nothing (the same bytes go out either way).
+          let known = this.zeroPages.get(data.buffer);
+          if (known === undefined) {
+            known = new Uint8Array(batch.length);
+            this.zeroPages.set(data.buffer, known);
+          }
+          if (zeroed) known.fill(1);
+          rc = foreign.copyFromPfns?.(domid, batch, data, known) ?? 0;
         },
         (bytes) => recycled?.(bytes) ?? null,
       );

@@ -82,9 +82,17 @@ export function decodeP2mBody(body: Uint8Array): PopulatedSet | string {
   const bits = body.slice(8);
   const span = endPfn - startPfn + 1;
   const pfns: number[] = [];
+  // A guest's pfns are mostly one populated run: a full byte is 8 pfns at once (bits beyond the
+  // span are possible only in the last byte, which takes the checked path).
+  const lastFull = Math.floor(span / 8);
   for (let byte = 0; byte < bits.length; byte++) {
     const v = bits[byte] as number;
     if (v === 0) continue;
+    if (v === 0xff && byte < lastFull) {
+      const p = startPfn + byte * 8;
+      pfns.push(p, p + 1, p + 2, p + 3, p + 4, p + 5, p + 6, p + 7);
+      continue;
+    }
     for (let b = 0; b < 8; b++) {
       if ((v & (1 << b)) === 0) continue;
       const rel = byte * 8 + b;

@@ -5,6 +5,7 @@
 import type * as net from 'node:net';
 import type { Dom0Clock } from '../toolstack/platform.js';
 import type { Wait } from '../toolstack/task.js';
+import type { ArenaReads } from './arena-socket.js';
 import type { MigrationChannel } from './types.js';
 
 /** Sees the bytes as they pass (the xl progress display follows the handshake with it). */
@@ -23,9 +24,20 @@ export interface TcpChannelOptions {
    * only queue engine events; without a kick they wait for the daemon's next tick.
    */
   readonly kick?: () => void;
+  /**
+   * Runs due engine events at once, from the socket callback itself (MigrationHost.runNow): a read
+   * is handled while its bytes are still in the cache, a flushed write refilled without a host turn
+   * in between. Without it, `kick`.
+   */
+  readonly runNow?: () => void;
   /** Bytes already read from the socket (after the authentication message). */
   readonly initial?: Uint8Array;
   readonly tap?: ChannelTap;
+  /**
+   * The socket's reads land in a RecvArena (arena-socket.ts adoptAccepted): chunks are views of
+   * reusable memory, valid until the consumer calls `release`.
+   */
+  readonly reads?: ArenaReads | null;
 }
 
 /** Writes shorter than this are corked and go out together at the end of the turn. */
@@ -58,6 +70,7 @@ export class TcpChannel implements MigrationChannel {
   private readonly socket: net.Socket;
   private readonly clock: Dom0Clock;
   private readonly kick: () => void;
+  private readonly runNow: () => void;
   private readonly tap: ChannelTap | undefined;
   private readonly dataListeners: ((chunk: Uint8Array) => void)[] = [];
   private readonly closeListeners: ((reason: string | null) => void)[] = [];
@@ -67,6 +80,9 @@ export class TcpChannel implements MigrationChannel {
   private deliveryQueued = false;
   private readPaused = false;
   private readonly free: Uint8Array[] = [];
+  private readonly reads: ArenaReads | null;
+  /** Arena chunks handed to the listeners and not released yet. */
+  private delivered: Uint8Array[] = [];
   /** How the channel ended, once it has (reported to listeners after the data before it). */
   private ending: CloseState = undefined;
   private closeReported = false;
@@ -78,10 +94,14 @@ export class TcpChannel implements MigrationChannel {
     this.socket = socket;
     this.clock = opts.clock;
     this.kick = opts.kick ?? (() => undefined);
+    this.runNow = opts.runNow ?? this.kick;
     this.tap = opts.tap;
+    this.reads = opts.reads ?? null;
     socket.setNoDelay(true);
-    if (opts.initial !== undefined && opts.initial.length > 0) this.receive(opts.initial);
-    socket.on('data', (chunk: Buffer) => this.receive(chunk));
+    // Not run at once: the caller has yet to add its listeners.
+    if (opts.initial !== undefined && opts.initial.length > 0) this.receive(opts.initial, false);
+    if (this.reads) this.reads.sink((chunk) => this.receive(chunk));
+    else socket.on('data', (chunk: Buffer) => this.receive(chunk));
     socket.on('end', () => this.ended(null));
     socket.on('error', (e: NodeJS.ErrnoException) => this.ended(describeSocketError(e)));
     socket.on('close', (hadError: boolean) => {
@@ -118,7 +138,7 @@ export class TcpChannel implements MigrationChannel {
       const waiter = (): void => {
         this.drainWaiters.delete(waiter);
         this.clock.at(this.clock.now(), () => resume(undefined));
-        this.kick();
+        this.runNow();
       };
       this.drainWaiters.add(waiter);
       return () => void this.drainWaiters.delete(waiter);
@@ -149,6 +169,14 @@ export class TcpChannel implements MigrationChannel {
     this.dataListeners.push(listener);
   }
 
+  /** The listeners hold no delivered chunk any more: arena reads may reuse their memory. */
+  release(): void {
+    const arena = this.reads?.arena;
+    if (!arena) return;
+    for (const c of this.delivered) arena.release(c);
+    this.delivered = [];
+  }
+
   onClose(listener: (reason: string | null) => void): void {
     this.closeListeners.push(listener);
   }
@@ -177,8 +205,7 @@ export class TcpChannel implements MigrationChannel {
     }
     this.wakeWriters();
     if (this.closeReported) return;
-    this.inbound = [];
-    this.inboundBytes = 0;
+    this.dropInbound();
     this.ending = { reason };
     this.queueDelivery();
   }
@@ -194,15 +221,18 @@ export class TcpChannel implements MigrationChannel {
     });
   }
 
-  private receive(chunk: Uint8Array): void {
-    if (this.ending !== undefined || chunk.length === 0) return;
+  private receive(chunk: Uint8Array, now = true): void {
+    if (this.ending !== undefined || chunk.length === 0) {
+      this.reads?.arena.release(chunk);
+      return;
+    }
     this.inbound.push(chunk);
     this.inboundBytes += chunk.length;
     if (this.inboundBytes > MAX_UNDELIVERED_BYTES && !this.readPaused) {
       this.readPaused = true;
       this.socket.pause();
     }
-    this.queueDelivery();
+    this.queueDelivery(now);
   }
 
   private ended(reason: string | null): void {
@@ -212,11 +242,12 @@ export class TcpChannel implements MigrationChannel {
     this.queueDelivery();
   }
 
-  private queueDelivery(): void {
+  private queueDelivery(now = true): void {
     if (this.deliveryQueued) return;
     this.deliveryQueued = true;
     this.clock.at(this.clock.now(), () => this.deliver());
-    this.kick();
+    if (now) this.runNow();
+    else this.kick();
   }
 
   /**
@@ -234,6 +265,8 @@ export class TcpChannel implements MigrationChannel {
     const chunks = this.inbound.splice(0, n);
     this.inboundBytes -= bytes;
     for (const c of chunks) {
+      // Held from now until the consumer releases what it was given.
+      if (this.reads) this.delivered.push(c);
       this.tap?.incoming?.(c);
       for (const l of this.dataListeners) l(c);
     }
@@ -250,6 +283,13 @@ export class TcpChannel implements MigrationChannel {
       const { reason } = this.ending;
       for (const l of this.closeListeners) l(reason);
     }
+  }
+
+  /** Received data nobody will see (the channel was aborted). */
+  private dropInbound(): void {
+    for (const c of this.inbound) this.reads?.arena.release(c);
+    this.inbound = [];
+    this.inboundBytes = 0;
   }
 
   private wakeWriters(): void {

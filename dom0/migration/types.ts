@@ -38,6 +38,12 @@ export interface MigrationChannel {
    * a 1 GiB stream does not allocate and zero 1 GiB of fresh buffers.
    */
   recycled?(bytes: number): Uint8Array | null;
+  /**
+   * The data listeners hold none of the chunks delivered so far (they copied what they keep): a
+   * transport that reads into reusable memory may now overwrite them. Until this is called a
+   * delivered chunk stays as it was; a consumer that never calls it only costs memory.
+   */
+  release?(): void;
 }
 
 // ---- the stream's records ------------------------------------------------------------------
@@ -65,7 +71,7 @@ export interface StreamHeader {
 export interface VcpuState {
   /** The kernel ref the domain was built from (`builtin:<name>` / `module:<path>#<export>`). */
   readonly kernelRef: string;
-  /** A GuestProgramRegistry handoff ref (`handoff:<n>`), resolvable only in the same process. */
+  /** A GuestProgramRegistry handoff ref (`handoff:<instance>.<n>`), resolvable only in the same process. */
   readonly handoff: string | null;
   readonly nrOnlineVcpus: number;
   readonly startInfoPfn: number;

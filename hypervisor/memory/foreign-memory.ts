@@ -16,6 +16,7 @@ import type { CallerContext } from '../subsystems.js';
 import type { MachineMemory } from './machine-memory.js';
 import type { DomainMemory } from './domain-memory.js';
 import { PAGE_SIZE } from '../../hypercalls/types.js';
+import { isZeroRange, ZERO_CHECK_PAGES } from './frame-store.js';
 
 /** Most pages one call maps (a guard against a runaway caller; privcmd batches are far smaller). */
 const MAX_BATCH = 1 << 20;
@@ -99,30 +100,65 @@ export class PrivcmdForeignMemory implements ForeignMemory {
     if (this.caller.privileged) this.mm.pageLoaded(domid, pfn);
   }
 
-  copyFromPfns(domid: number, pfns: readonly number[], dst: Uint8Array, dstZeroed = false): number {
+  copyFromPfns(
+    domid: number,
+    pfns: readonly number[],
+    dst: Uint8Array,
+    dstZeroed: boolean | Uint8Array = false,
+  ): number {
     const d = this.target(domid, pfns, dst);
     if (typeof d === 'number') return d;
     const frames = this.mm.frames;
+    const known = typeof dstZeroed === 'boolean' ? null : dstZeroed;
+    if (known !== null && known.length < pfns.length) return XEN_EINVAL;
+    const fresh = dstZeroed === true;
+    // Never-written frames read as zeros: pages of `dst` not known to hold zeros get them, a run of
+    // such pages in one fill.
+    let zeroFrom = -1;
     for (let i = 0; i < pfns.length; i++) {
       const mfn = d.mfnOf(pfns[i] as number);
-      if (mfn < 0) return XEN_EINVAL;
-      if (dstZeroed && !frames.isMaterialized(mfn)) continue;
-      frames.read(mfn, 0, dst.subarray(i * PAGE_SIZE, (i + 1) * PAGE_SIZE));
+      if (mfn < 0) return XEN_EINVAL; // `known` still tells what each page of `dst` holds
+      const v = frames.peek(mfn);
+      const zeroHere = v === undefined && (fresh || known?.[i] === 1);
+      if (v === undefined && !zeroHere) {
+        if (zeroFrom < 0) zeroFrom = i;
+        continue;
+      }
+      if (zeroFrom >= 0) this.zeroPages(dst, known, zeroFrom, i);
+      zeroFrom = -1;
+      if (v === undefined) continue;
+      dst.set(v, i * PAGE_SIZE);
+      if (known !== null) known[i] = 0;
     }
+    if (zeroFrom >= 0) this.zeroPages(dst, known, zeroFrom, pfns.length);
     return 0;
+  }
+
+  /** Zeroes pages [from, to) of `dst` and records that they hold zeros. */
+  private zeroPages(dst: Uint8Array, known: Uint8Array | null, from: number, to: number): void {
+    dst.fill(0, from * PAGE_SIZE, to * PAGE_SIZE);
+    known?.fill(1, from, to);
   }
 
   copyToPfns(domid: number, pfns: readonly number[], src: Uint8Array): number {
     const d = this.target(domid, pfns, src);
     if (typeof d === 'number') return d;
     const { frames, table } = this.mm;
-    for (let i = 0; i < pfns.length; i++) {
-      const mfn = d.mfnOf(pfns[i] as number);
-      // A frame that may not be mapped writable (a page table) may not be written either.
-      if (mfn < 0 || !table.getWritableType(mfn)) return XEN_EINVAL;
-      table.putType(mfn);
-      frames.writePage(mfn, src.subarray(i * PAGE_SIZE, (i + 1) * PAGE_SIZE));
-      this.mm.markDirtyMfn(mfn);
+    const n = pfns.length;
+    for (let block = 0; block < n; block += ZERO_CHECK_PAGES) {
+      const end = Math.min(n, block + ZERO_CHECK_PAGES);
+      // One memcmp for a run of pages: an idle guest's pages are zeros, and zeros are not copied.
+      const zeros = isZeroRange(src, block * PAGE_SIZE, end * PAGE_SIZE);
+      for (let i = block; i < end; i++) {
+        const mfn = d.mfnOf(pfns[i] as number);
+        // A frame that may not be mapped writable (a page table) may not be written either.
+        if (mfn < 0 || !table.getWritableType(mfn)) return XEN_EINVAL;
+        table.putType(mfn);
+        // A page of zeros: a never-written frame stays as it is (it reads as zeros).
+        if (zeros) frames.scrub(mfn);
+        else frames.writePageFrom(mfn, src, i * PAGE_SIZE);
+        this.mm.markDirtyMfn(mfn);
+      }
     }
     return 0;
   }

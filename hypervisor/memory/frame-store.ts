@@ -125,6 +125,18 @@ export class FrameStore {
 }
 
 const ZERO_PAGE = Buffer.alloc(PAGE_SIZE);
+/** Pages a batch copy checks for zeros in one memcmp (isZeroRange). */
+export const ZERO_CHECK_PAGES = 256;
+const ZERO_RUN = Buffer.alloc(ZERO_CHECK_PAGES * PAGE_SIZE);
+
+/**
+ * True when `b[start, end)` (at most ZERO_CHECK_PAGES pages) is all zeros: one memcmp against a
+ * zero buffer, which stops at the first byte that is not.
+ */
+export function isZeroRange(b: Uint8Array, start: number, end: number): boolean {
+  if (end - start > ZERO_RUN.length) throw new RangeError('isZeroRange: range too long');
+  return ZERO_RUN.compare(b, start, end, 0, end - start) === 0;
+}
 
 /**
  * True when every byte is zero. A whole page is compared with a zero page by memcmp (Buffer.equals:
