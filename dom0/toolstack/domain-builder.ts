@@ -223,13 +223,19 @@ function* buildSteps(deps: BuildDeps, req: BuildRequest, undo: Undo): Op<DomainR
       'FAIL',
       `xc_dom_build_image: ${lim.targetMemKiB} KiB is too little memory for the kernel`,
     );
-  const pfns = req.restore ? [...req.restore.pfns] : range(layout.nrPages);
+  const pfns = req.restore ? req.restore.pfns : range(layout.nrPages);
   const pop = xc.populatePhysmap(domid, pfns);
-  if (!pop.ok || pop.value !== pfns.length)
+  if (!pop.ok || pop.value.count !== pfns.length)
     throw new ToolstackError(
       'NOMEM',
       `xc_dom_boot_mem_init: can't allocate low memory for domain: Out of memory`,
     );
+  // The P2M list the guest keeps (start_info.mfn_list), from the MFNs populate gave back; a pfn
+  // not populated (ballooned out before a save) is INVALID_MFN.
+  const p2m = new Float64Array(layout.nrPages).fill(-1);
+  pfns.forEach((pfn, i) => {
+    if (pfn < layout.nrPages) p2m[pfn] = pop.value.mfns[i] ?? -1;
+  });
 
   step('kernel');
   const map = platform.foreign.mapForeignPfns(domid, range(layout.consolePfn + 1), true);
@@ -251,9 +257,7 @@ function* buildSteps(deps: BuildDeps, req: BuildRequest, undo: Undo): Op<DomainR
         page(layout.kernelPfn + i).set(
           req.kernel.bytes.subarray(i * PAGE_SIZE, (i + 1) * PAGE_SIZE),
         );
-    // The P2M list the guest keeps (start_info.mfn_list), one u64 MFN per pfn.
-    const mfnOf = (pfn: number): number => map.value.pages[pfn]?.mfn ?? -1;
-    writeP2m(platform, domid, layout, page, mfnOf);
+    writeP2m(layout, page, p2m);
 
     step('start_info');
     step('evtchn');
@@ -263,8 +267,8 @@ function* buildSteps(deps: BuildDeps, req: BuildRequest, undo: Undo): Op<DomainR
     if (!con.ok) throw xcError('xc_evtchn_alloc_unbound (console)', con.errno);
     const info = xc.getInfo(domid);
     if (!info.ok) throw xcError('xc_domain_getinfo', info.errno);
-    const storeMfn = mfnOf(layout.storePfn);
-    const consoleMfn = mfnOf(layout.consolePfn);
+    const storeMfn = p2m[layout.storePfn] ?? -1;
+    const consoleMfn = p2m[layout.consolePfn] ?? -1;
     const si = writeStartInfo(
       new DataView(
         page(layout.startInfoPfn).buffer,
@@ -426,39 +430,21 @@ function commandLine(cfg: DomainConfig, k: LoadedKernel): string {
   return cfg.bInfo.cmdline ?? k.image.cmdline ?? '';
 }
 
-function writeP2m(
-  platform: Dom0Platform,
-  domid: number,
-  layout: BootLayout,
-  page: (pfn: number) => Uint8Array,
-  bootMfnOf: (pfn: number) => number,
-): void {
-  // Every pfn's MFN: the boot region is mapped already; the rest come from one more mapping.
-  const rest =
-    layout.nrPages > layout.consolePfn + 1
-      ? range(layout.nrPages).slice(layout.consolePfn + 1)
-      : [];
-  const m = rest.length ? platform.foreign.mapForeignPfns(domid, rest, false) : undefined;
-  try {
-    // One DataView per P2M page and each 64-bit entry as two 32-bit halves (-1 stays all ones):
-    // a view and a BigInt per entry made this the build's hottest loop (boot.storm64 profile).
-    const perPage = PAGE_SIZE / 8;
-    let view: DataView | null = null;
-    for (let pfn = 0; pfn < layout.nrPages; pfn++) {
-      const mfn =
-        pfn <= layout.consolePfn
-          ? bootMfnOf(pfn)
-          : ((m?.ok ? m.value.pages[pfn - layout.consolePfn - 1]?.mfn : -1) ?? -1);
-      const slot = pfn % perPage;
-      if (view === null || slot === 0) {
-        const pg = page(layout.p2mPfn + Math.floor(pfn / perPage));
-        view = new DataView(pg.buffer, pg.byteOffset, PAGE_SIZE);
-      }
-      view.setUint32(slot * 8, mfn >>> 0, true);
-      view.setUint32(slot * 8 + 4, mfn < 0 ? 0xffffffff : Math.floor(mfn / 2 ** 32), true);
+/** The P2M pages: one u64 MFN per pfn (-1 stays all ones). */
+function writeP2m(layout: BootLayout, page: (pfn: number) => Uint8Array, p2m: Float64Array): void {
+  // One DataView per P2M page and each 64-bit entry as two 32-bit halves: a view and a BigInt per
+  // entry made this the build's hottest loop (boot.storm64 profile).
+  const perPage = PAGE_SIZE / 8;
+  let view: DataView | null = null;
+  for (let pfn = 0; pfn < layout.nrPages; pfn++) {
+    const mfn = p2m[pfn] as number;
+    const slot = pfn % perPage;
+    if (view === null || slot === 0) {
+      const pg = page(layout.p2mPfn + Math.floor(pfn / perPage));
+      view = new DataView(pg.buffer, pg.byteOffset, PAGE_SIZE);
     }
-  } finally {
-    if (m?.ok) platform.foreign.unmapForeign(m.value);
+    view.setUint32(slot * 8, mfn >>> 0, true);
+    view.setUint32(slot * 8 + 4, mfn < 0 ? 0xffffffff : Math.floor(mfn / 2 ** 32), true);
   }
 }
 

@@ -172,16 +172,25 @@ export class Xc {
   }
 
   /** XENMEM_populate_physmap for `domid` at `pfns` (order 0): pages done (may be partial). */
-  populatePhysmap(domid: number, pfns: number[]): XenResult<number> {
+  /**
+   * xc_domain_populate_physmap: the number of pfns populated, and for a PV domain each one's new
+   * MFN (Xen writes it back over the pfn in extent_start, xen/common/memory.c populate_physmap).
+   * `pfns` is left as it was.
+   */
+  populatePhysmap(
+    domid: number,
+    pfns: readonly number[],
+  ): XenResult<{ count: number; mfns: number[] }> {
+    const extents = [...pfns];
     const r: xen_memory_reservation = {
-      extent_start: pfns,
+      extent_start: extents,
       nr_extents: pfns.length,
       extent_order: 0,
       mem_flags: 0,
       domid,
     };
     const rc = this.h.memory_op(XENMEM_populate_physmap, r);
-    return rcResult(rc, () => rc);
+    return rcResult(rc, () => ({ count: rc, mfns: extents.slice(0, rc) }));
   }
 
   decreaseReservation(domid: number, gmfns: number[]): XenResult<number> {
