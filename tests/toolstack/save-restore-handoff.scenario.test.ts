@@ -47,17 +47,22 @@ function counter(h: SimHost, domid: number): number {
   return c;
 }
 
-async function savedDirtier(h: SimHost, file: string): Promise<number> {
-  const domid = await h.create({
-    name: 'g',
+/** A 16 MiB guest whose init writes a counter into 64 pages, 1000 times a second. */
+const dirtier = (h: SimHost, name: string): Promise<number> =>
+  h.create({
+    name,
     kernel: '/boot/vmlinuz-xensim-pv',
     memory: 16,
     extra: 'init=memory-dirtier -- 64 1000',
   });
+
+const save = (h: SimHost, domid: number, file: string, checkpoint = false): Promise<void> =>
+  h.run(h.toolstack.save({ domid, file, checkpoint, leavePaused: false }, () => undefined));
+
+async function savedDirtier(h: SimHost, file: string): Promise<number> {
+  const domid = await dirtier(h, 'g');
   h.runFor(2 * SEC);
-  await h.run(
-    h.toolstack.save({ domid, file, checkpoint: false, leavePaused: false }, () => undefined),
-  );
+  await save(h, domid, file);
   return h.toolstack.registry.get(domid) === undefined ? -1 : domid;
 }
 
@@ -108,16 +113,9 @@ describe('xl save / restore with the guest program', () => {
   it('save -c keeps the program running here and the file starts the kernel again', async () => {
     const h = host();
     const file = '/var/lib/xen/save/c.save';
-    const domid = await h.create({
-      name: 'c',
-      kernel: '/boot/vmlinuz-xensim-pv',
-      memory: 16,
-      extra: 'init=memory-dirtier -- 64 1000',
-    });
+    const domid = await dirtier(h, 'c');
     h.runFor(1 * SEC);
-    await h.run(
-      h.toolstack.save({ domid, file, checkpoint: true, leavePaused: false }, () => undefined),
-    );
+    await save(h, domid, file, true);
     const before = counter(h, domid);
     h.runFor(1 * SEC);
     expect(counter(h, domid)).toBeGreaterThan(before + 900);
@@ -136,9 +134,7 @@ describe('xl save / restore with the guest program', () => {
     expect((await h.run(h.toolstack.domainInfo(domid))).currentMemKb).toBeLessThanOrEqual(
       16 * 1024,
     );
-    await h.run(
-      h.toolstack.save({ domid, file, checkpoint: false, leavePaused: false }, () => undefined),
-    );
+    await save(h, domid, file);
     const back = await restore(h, file);
     h.runFor(1 * SEC);
     const info = await h.run(h.toolstack.domainInfo(back));

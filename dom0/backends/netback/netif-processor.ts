@@ -476,15 +476,7 @@ export class NetifProcessor {
       const len = i === 0 ? total - rest : s.size;
       const h = len < headLeft ? len : headLeft;
       if (h > 0) {
-        const op = this.ops[this.txOpsUsed++] as gnttab_copy;
-        op.source.u.ref = s.gref;
-        op.source.domid = this.d.frontendDomid;
-        op.source.offset = s.offset;
-        op.dest.u.gmfn = gmfn;
-        op.dest.offset = pos;
-        op.len = h;
-        op.flags = GNTCOPY_source_gref;
-        op.status = 0;
+        this.stageTxCopy(s, gmfn, pos, h);
         pos += h;
         headLeft -= h;
         nOps++;
@@ -520,18 +512,23 @@ export class NetifProcessor {
       this.stSlotId[r] = s.id;
       this.stSlotExtra[r] = s.extra ? 1 : 0;
       if (s.extra) continue;
-      const op = this.ops[this.txOpsUsed++] as gnttab_copy;
       const len = i === 0 ? firstLen : s.size;
-      op.source.u.ref = s.gref;
-      op.source.domid = this.d.frontendDomid;
-      op.source.offset = s.offset;
-      op.dest.u.gmfn = gmfn;
-      op.dest.offset = pos;
-      op.len = len;
-      op.flags = GNTCOPY_source_gref;
-      op.status = 0;
+      this.stageTxCopy(s, gmfn, pos, len);
       pos += len;
     }
+  }
+
+  /** The next reused copy op: `len` bytes of slot `s`'s grant into dom0 frame `gmfn` at `pos`. */
+  private stageTxCopy(s: Slot, gmfn: number, pos: number, len: number): void {
+    const op = this.ops[this.txOpsUsed++] as gnttab_copy;
+    op.source.u.ref = s.gref;
+    op.source.domid = this.d.frontendDomid;
+    op.source.offset = s.offset;
+    op.dest.u.gmfn = gmfn;
+    op.dest.offset = pos;
+    op.len = len;
+    op.flags = GNTCOPY_source_gref;
+    op.status = 0;
   }
 
   /**
