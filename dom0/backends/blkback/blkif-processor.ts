@@ -360,22 +360,36 @@ export class BlkifProcessor {
   private readRun(count: number, sector: number): boolean {
     const bounce = this.deps.bounce;
     const fe = this.deps.frontendDomid;
-    const iov = this.iov;
-    iov.length = 0;
-    let whole = true;
     for (let j = 0; j < count; j++) {
-      const page = bounce[j] as LocalPage;
       const first = this.runFirst[j] as number;
-      const offset = first * BLKIF_SECTOR_BYTES;
       const len = ((this.runLast[j] as number) - first + 1) * BLKIF_SECTOR_BYTES;
-      if (len !== PAGE_SIZE) whole = false;
-      iov.push(len === PAGE_SIZE ? page.bytes : page.bytes.subarray(offset, offset + len));
-      this.setCopy(j, page.gmfn, this.runGref[j] as number, offset, len, false, fe);
+      const page = bounce[j] as LocalPage;
+      this.setCopy(
+        j,
+        page.gmfn,
+        this.runGref[j] as number,
+        first * BLKIF_SECTOR_BYTES,
+        len,
+        false,
+        fe,
+      );
     }
-    const span = whole ? this.spans[count] : undefined;
     const file = this.deps.disk.file;
     const pos = sector * BLKIF_SECTOR_BYTES;
-    return (span !== undefined ? file.readAt(span, pos) : file.readvAt(iov, pos)).ok;
+    // The plug's segments are one run on disk (scanRead): whole pages when the first starts its
+    // page and the last ends its own.
+    const whole = this.runFirst[0] === 0 && this.runLast[count - 1] === LAST_SECT;
+    const span = whole ? this.spans[count] : undefined;
+    if (span !== undefined) return file.readAt(span, pos).ok;
+    const iov = this.iov;
+    iov.length = 0;
+    for (let j = 0; j < count; j++) {
+      const bytes = (bounce[j] as LocalPage).bytes;
+      const from = (this.runFirst[j] as number) * BLKIF_SECTOR_BYTES;
+      const to = ((this.runLast[j] as number) + 1) * BLKIF_SECTOR_BYTES;
+      iov.push(from === 0 && to === PAGE_SIZE ? bytes : bytes.subarray(from, to));
+    }
+    return file.readvAt(iov, pos).ok;
   }
 
   private handle(): Handled {
