@@ -1,6 +1,10 @@
 // migrate.tcp1g: live migration of an idle 1 GiB guest between two host daemon processes over
 // loopback TCP, as a user runs it (`xl migrate big b`; issue 10). The second figure compares the
 // page stream's throughput with raw TCP bulk throughput between two Node processes, same run.
+// The page stream is timed while pages flow: from xl's first round-1 progress line to its last
+// (bytes on the wire between them over the time between them). The time from the xl header to
+// the first page (the target reserving and populating the guest's memory, its answer) is not page
+// streaming; it is reported as `headerToStopS` and counts in the wall figure.
 
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -19,10 +23,23 @@ const MiB = 1024 * 1024;
 
 interface MigrationRun {
   wallS: number;
-  /** From the xl header going out to the last page sent. */
+  /** From the first round-1 progress line to the last. */
   streamS: number;
+  /** Bytes on the wire between those two lines. */
+  streamBytes: number;
+  /** From the xl header going out to the stop-and-copy line. */
+  headerToStopS: number;
   bytes: number;
 }
+
+/** When a progress line arrived, and the MB on the wire it reported. */
+interface Mark {
+  at: number;
+  mb: number;
+}
+
+/** xl's progress line: `round 1: <sent>/<total> pages sent, <n> dirty, <MB> MB on the wire`. */
+const ROUND1 = /round 1: \d+\/\d+ pages sent, \d+ dirty, ([\d.]+) MB on the wire/;
 
 function run(args: string[], env: NodeJS.ProcessEnv): string {
   const r = spawnSync(process.execPath, args, { env, encoding: 'utf8', timeout: 120_000 });
@@ -51,26 +68,40 @@ function timedMigrate(env: NodeJS.ProcessEnv, dom: string, target: string): Prom
     const t0 = performance.now();
     const p = spawn(process.execPath, [xlBin, '-v', '-t', 'migrate', dom, target], { env });
     let text = '';
-    let streamStart = 0;
-    let streamEnd = 0;
+    let partial = '';
+    let headerAt = 0;
+    let stopAt = 0;
+    const round1: { first: Mark | null; last: Mark | null } = { first: null, last: null };
     p.stderr.on('data', (d: Buffer) => {
       const now = performance.now();
       const s = d.toString();
       text += s;
-      if (streamStart === 0 && s.includes('Saving to migration stream')) streamStart = now;
-      if (s.includes('stop-and-copy')) streamEnd = now;
+      const lines = (partial + s).split(/\r|\n/);
+      partial = lines.pop() ?? '';
+      for (const line of lines) {
+        if (headerAt === 0 && line.includes('Saving to migration stream')) headerAt = now;
+        if (line.includes('stop-and-copy')) stopAt = now;
+        const r1 = ROUND1.exec(line);
+        if (r1) {
+          round1.last = { at: now, mb: Number(r1[1]) };
+          round1.first ??= round1.last;
+        }
+      }
     });
     p.on('error', reject);
     p.on('exit', (code) => {
       const wallS = (performance.now() - t0) / 1000;
       const mb = /, ([\d.]+) MB, downtime/.exec(text);
-      if (code !== 0 || mb === null || streamStart === 0 || streamEnd === 0) {
+      const { first: a, last: b } = round1;
+      if (code !== 0 || mb === null || headerAt === 0 || stopAt === 0 || !a || !b || b.at <= a.at) {
         reject(new Error(`xl migrate exited ${code}: ${text.slice(-2000)}`));
         return;
       }
       resolve({
         wallS,
-        streamS: (streamEnd - streamStart) / 1000,
+        streamS: (b.at - a.at) / 1000,
+        streamBytes: (b.mb - a.mb) * MiB,
+        headerToStopS: (stopAt - headerAt) / 1000,
         bytes: Number(mb[1]) * MiB,
       });
     });
@@ -174,7 +205,7 @@ export const benches: Bench[] = [
         limitName: 'issue 10 budget: 1.5 s wall for an idle 1 GiB guest over loopback TCP',
         extra: {
           wallSAll: m.runs.map((r) => r.wallS.toFixed(2)).join(' '),
-          streamMBps: Math.round(mbps(m.best.bytes, m.best.streamS)),
+          streamMBps: Math.round(mbps(m.best.streamBytes, m.best.streamS)),
           rawTcpMBps: Math.round(m.rawBytesPerS / MiB),
         },
       };
@@ -188,13 +219,18 @@ export const benches: Bench[] = [
     async run() {
       const m = await measure();
       const best = m.runs.reduce((x, y) =>
-        mbps(y.bytes, y.streamS) > mbps(x.bytes, x.streamS) ? y : x,
+        mbps(y.streamBytes, y.streamS) > mbps(x.streamBytes, x.streamS) ? y : x,
       );
       return {
-        value: mbps(best.bytes, best.streamS),
+        value: mbps(best.streamBytes, best.streamS),
         limit: m.rawBytesPerS / MiB,
         limitName: 'raw TCP bulk throughput between two Node processes on loopback, same run',
-        extra: { wallS: Number(m.best.wallS.toFixed(2)), streamS: Number(best.streamS.toFixed(2)) },
+        extra: {
+          wallS: Number(m.best.wallS.toFixed(2)),
+          streamS: Number(best.streamS.toFixed(2)),
+          headerToStopS: Number(best.headerToStopS.toFixed(2)),
+          headerToStopMBps: Math.round(mbps(best.bytes, best.headerToStopS)),
+        },
       };
     },
   },
