@@ -18,6 +18,8 @@ import { World } from '../grant-tables/world.js';
 import { median, opsPerSec, type Bench } from './harness.js';
 
 const IMAGE_BYTES = 64 << 20;
+/** Paired repetitions of blk.seqread (its figure is their median ratio; ~0.2 s each). */
+const REPS = 9;
 const SECTORS = IMAGE_BYTES / 512;
 
 interface Rig {
@@ -222,7 +224,7 @@ const seqread: Bench = {
       const ratios: number[] = [];
       // Paired: each repetition measures the path and its limit back to back, and the figure is
       // the median of the per-repetition ratios, so a load swing hits both sides of one ratio.
-      for (let rep = 0; rep < 5; rep++) {
+      for (let rep = 0; rep < REPS; rep++) {
         vals.push(opsPerSec(through, bytes, 200));
         files.push(fileSeqRate(r.file));
         copies.push(pageCopyRate());
