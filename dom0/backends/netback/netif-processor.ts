@@ -48,7 +48,7 @@ import { NETBACK_TX_COPY_LEN, releaseAny, type Frame, type NetFrame } from '../.
 import type { LocalPage } from '../platform.js';
 import type { CreditLimiter } from './credit.js';
 import { newNetbackMetrics, type NetbackMetrics } from './metrics.js';
-import { NetifRx, nextResponse } from './netif-rx.js';
+import { NetifRx, newOutcome, nextResponse } from './netif-rx.js';
 import { TxZeroCopy } from './netif-zerocopy.js';
 
 export { RX_QUEUE_MAX } from './netif-rx.js';
@@ -208,13 +208,7 @@ export class NetifProcessor {
 
   /** xenvif_tx_action: up to `budget` packets from the tx ring. */
   processTx(budget: number): NetifOutcome {
-    const out: NetifOutcome = {
-      packets: 0,
-      notify: false,
-      more: false,
-      throttledUntilNs: null,
-      fault: null,
-    };
+    const out = newOutcome();
     const ring = this.tx;
     const zc = this.zc;
     if (zc !== null) zc.inRound = true;

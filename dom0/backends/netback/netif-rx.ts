@@ -143,13 +143,7 @@ export class NetifRx {
    * (xenvif_rx_copy_flush), then answered in request order.
    */
   process(budget: number): NetifOutcome {
-    const out: NetifOutcome = {
-      packets: 0,
-      notify: false,
-      more: false,
-      throttledUntilNs: null,
-      fault: null,
-    };
+    const out = newOutcome();
     const ring = this.ring;
     const start = ring.rspProdPvt;
     while (this.rxLen > 0) {
@@ -382,4 +376,9 @@ export class NetifRx {
       bytes = 0;
     }
   }
+}
+
+/** A processing round's outcome before anything happened. */
+export function newOutcome(): NetifOutcome {
+  return { packets: 0, notify: false, more: false, throttledUntilNs: null, fault: null };
 }
