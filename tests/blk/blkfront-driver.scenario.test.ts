@@ -3,14 +3,11 @@
 // blkback in dom0 answers over the REAL grant-table engine. xenstore, event channels and the guest's
 // threads are in-test fakes (the kernel's xenwatch is a thread per watch callback here).
 
-import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { blkfrontDriver, vbdName } from '../../domU/blkfront/blkfront-driver.js';
-import { FrontendBus } from '../../domU/xenbus/frontend.js';
+import { vbdName } from '../../domU/blkfront/blkfront-driver.js';
 import { patternBlock } from '../../domU/workloads/disk-io.js';
-import { makeImage, tempDir } from './world.js';
-import { VbdHost } from './vbd-rig.js';
-import { fakeXs, kernelHost, Threads } from './frontend-rig.js';
+import { tempDir } from './world.js';
+import { blkfrontOnBus } from './frontend-rig.js';
 
 let tmp: { dir: string; cleanup: () => void };
 beforeEach(() => {
@@ -20,19 +17,7 @@ afterEach(() => tmp.cleanup());
 
 describe('blkfront driver on the frontend bus against blkback', () => {
   it('probes the vbd, connects both ends, and the kernel gets a working xvda; detach tears it down', () => {
-    const h = new VbdHost();
-    const g = h.w.guest(1);
-    const img = path.join(tmp.dir, 'disk.img');
-    makeImage(img, 2048);
-    const v = h.attach(g, img, { frontend: 'none' });
-    const threads = new Threads();
-    const host = kernelHost(h, g);
-    const bus = new FrontendBus(fakeXs(h, '/local/domain/1', threads), [
-      blkfrontDriver(() => host),
-    ]);
-    threads.spawn(bus.start());
-    const settle = () => threads.settle(() => h.w.q.drain());
-    settle();
+    const { h, g, v, threads, host, bus, settle } = blkfrontOnBus(tmp.dir);
     const xs = h.w.xs;
     expect(xs.read(`${v.fe}/state`)).toBe('4');
     expect(xs.read(`${v.be}/state`)).toBe('4');

@@ -6,13 +6,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { blkfrontDriver } from '../../domU/blkfront/blkfront-driver.js';
 import type { XenBlockDevice } from '../../domU/blkfront/xen-block-device.js';
 import type { KThread, Wait } from '../../domU/kthread.js';
 import { diskRead, diskWrite } from '../../domU/workloads/disk-io.js';
-import { FrontendBus } from '../../domU/xenbus/frontend.js';
 import { GTF_permit_access, GTF_readonly, GTF_type_mask } from '../../hypercalls/grant-table.js';
-import { fakeXs, kernelHost, Threads } from './frontend-rig.js';
+import { blkfrontOnBus } from './frontend-rig.js';
 import { VbdHost } from './vbd-rig.js';
 import { makeImage, tempDir, type GuestDom } from './world.js';
 
@@ -172,19 +170,7 @@ describe('readPages / writePages: pages of the guest program, granted per reques
 
 describe('open and close reach the blkfront handshake', () => {
   it('an open disk refuses the backend close (EBUSY error node, stays Connected); the last close lets it close', () => {
-    const h = new VbdHost();
-    const g = h.w.guest(1);
-    const img = path.join(tmp.dir, 'disk.img');
-    makeImage(img, 2048);
-    const v = h.attach(g, img, { frontend: 'none' });
-    const threads = new Threads();
-    const host = kernelHost(h, g);
-    const bus = new FrontendBus(fakeXs(h, '/local/domain/1', threads), [
-      blkfrontDriver(() => host),
-    ]);
-    threads.spawn(bus.start());
-    const settle = () => threads.settle(() => h.w.q.drain());
-    settle();
+    const { h, v, threads, host, bus, settle } = blkfrontOnBus(tmp.dir);
     const disk = host.blockDevices[0];
     if (!disk?.open || !disk.close) throw new Error('no disk with open/close');
     const results: string[] = [];
@@ -225,19 +211,7 @@ describe('open and close reach the blkfront handshake', () => {
   });
 
   it('a disk never opened closes at once; a close without an open is refused', () => {
-    const h = new VbdHost();
-    const g = h.w.guest(1);
-    const img = path.join(tmp.dir, 'disk.img');
-    makeImage(img, 2048);
-    const v = h.attach(g, img, { frontend: 'none' });
-    const threads = new Threads();
-    const host = kernelHost(h, g);
-    const bus = new FrontendBus(fakeXs(h, '/local/domain/1', threads), [
-      blkfrontDriver(() => host),
-    ]);
-    threads.spawn(bus.start());
-    const settle = () => threads.settle(() => h.w.q.drain());
-    settle();
+    const { h, v, threads, host, settle } = blkfrontOnBus(tmp.dir);
     const disk = host.blockDevices[0];
     if (!disk?.close) throw new Error('no disk');
     let closeResult: string | null = null;

@@ -2,14 +2,16 @@
 // as the kernel's xenwatch runs them), a XenbusClient over the fake xenstore of tests/blk/world.ts,
 // and the parts of PvKernel blkfront uses over the guest's real memory and grant table.
 
-import type { BlkfrontHost } from '../../domU/blkfront/blkfront-driver.js';
+import * as path from 'node:path';
+import { blkfrontDriver, type BlkfrontHost } from '../../domU/blkfront/blkfront-driver.js';
 import type { BlockDevice } from '../../domU/block-device.js';
 import type { KThread } from '../../domU/kthread.js';
+import { FrontendBus } from '../../domU/xenbus/frontend.js';
 import type { XenbusClient, XsResult } from '../../domU/xenbus/xs-client.js';
 import { EVTCHNOP_alloc_unbound, type EvtchnAllocUnbound } from '../../hypercalls/event-channel.js';
 import type { HypercallInterface } from '../../hypercalls/guest-interface.js';
-import type { VbdHost } from './vbd-rig.js';
-import type { GuestDom } from './world.js';
+import { VbdHost } from './vbd-rig.js';
+import { makeImage, type GuestDom } from './world.js';
 
 /** Guest threads, round robin; waits are re-checked after the host's queue drains. */
 export class Threads {
@@ -109,4 +111,23 @@ export function kernelHost(h: VbdHost, g: GuestDom): BlkfrontHost & { log: strin
     printk: (line) => log.push(line),
     log,
   };
+}
+
+/**
+ * Domain 1 with a vbd on a fresh 2048-sector image in `dir`, served by blkback, and the real
+ * blkfront driver on the guest's frontend bus probing it; everything settled (both ends Connected).
+ */
+export function blkfrontOnBus(dir: string) {
+  const h = new VbdHost();
+  const g = h.w.guest(1);
+  const img = path.join(dir, 'disk.img');
+  makeImage(img, 2048);
+  const v = h.attach(g, img, { frontend: 'none' });
+  const threads = new Threads();
+  const host = kernelHost(h, g);
+  const bus = new FrontendBus(fakeXs(h, '/local/domain/1', threads), [blkfrontDriver(() => host)]);
+  threads.spawn(bus.start());
+  const settle = () => threads.settle(() => h.w.q.drain());
+  settle();
+  return { h, g, img, v, threads, host, bus, settle };
 }
