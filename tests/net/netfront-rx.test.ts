@@ -3,30 +3,13 @@
 // the rest of its slots, and every consumed buffer is posted again.
 
 import { describe, expect, it } from 'vitest';
-import { NetfrontCore, type NetfrontIo } from '../../domU/net/netfront-core.js';
+import { NetfrontCore } from '../../domU/net/netfront-core.js';
 import { NETRXF_more_data } from '../../hypercalls/io/netif.js';
 import { SRING_RSP_PROD_OFF } from '../../hypercalls/io/ring.js';
+import { memoryIo } from './memory-io.js';
 
 function rig() {
-  const pages = new Map<number, Uint8Array>();
-  const pfnOfRef = new Map<number, number>();
-  let nextPfn = 0;
-  let nextRef = 8;
-  const page = (pfn: number) => {
-    let p = pages.get(pfn);
-    if (!p) pages.set(pfn, (p = new Uint8Array(4096)));
-    return p;
-  };
-  const io: NetfrontIo = {
-    allocPage: () => nextPfn++,
-    freePage: () => undefined,
-    pfnToMfn: (pfn) => pfn,
-    writableView: page,
-    view: page,
-    grantAccess: (mfn) => (pfnOfRef.set(nextRef, mfn), nextRef++),
-    endAccess: () => true,
-    notify: () => undefined,
-  };
+  const { io, page, pfnOfRef } = memoryIo();
   const r = NetfrontCore.setup(io);
   if (!r.ok) throw new Error(r.error);
   const c = r.value;

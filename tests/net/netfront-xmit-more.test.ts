@@ -3,32 +3,15 @@
 // backend gets one event for the run, only if it asked for one (req_event).
 
 import { describe, expect, it } from 'vitest';
-import { NetfrontCore, type NetfrontIo } from '../../domU/net/netfront-core.js';
+import { NetfrontCore } from '../../domU/net/netfront-core.js';
 import { SRING_REQ_EVENT_OFF } from '../../hypercalls/io/ring.js';
+import { memoryIo } from './memory-io.js';
 
 function core(): { c: NetfrontCore; notifies: () => number } {
-  const pages = new Map<number, Uint8Array>();
-  let nextPfn = 0;
-  let nextRef = 8;
-  let notifies = 0;
-  const page = (pfn: number) => {
-    let p = pages.get(pfn);
-    if (!p) pages.set(pfn, (p = new Uint8Array(4096)));
-    return p;
-  };
-  const io: NetfrontIo = {
-    allocPage: () => nextPfn++,
-    freePage: () => undefined,
-    pfnToMfn: (pfn) => pfn,
-    writableView: page,
-    view: page,
-    grantAccess: () => nextRef++,
-    endAccess: () => true,
-    notify: () => void notifies++,
-  };
+  const { io, notifies } = memoryIo();
   const r = NetfrontCore.setup(io);
   if (!r.ok) throw new Error(r.error);
-  return { c: r.value, notifies: () => notifies };
+  return { c: r.value, notifies };
 }
 
 const frame = new Uint8Array(60).fill(0x42);
