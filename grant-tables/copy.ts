@@ -37,29 +37,36 @@ const PAGE_SIZE = types.PAGE_SIZE;
 const PGC_allocated = frameTable.PGC_allocated;
 
 /**
- * The domains of the previous op of a batch: gnttab_copy keeps its domain locks from one op to the
- * next while they name the same domains (gnttab_copy_lock_domains reuses `struct gnttab_copy_buf`).
- * Nothing else runs between two ops of one call, so a table found once stays the live one. Each
- * side is a key (domid * 2 + by-gref, -1 for none yet), and a table or, when null, a status.
+ * One side's domain lock of the previous op of a batch: gnttab_copy keeps its domain locks from one
+ * op to the next while they name the same domains (gnttab_copy_lock_domains reuses `struct
+ * gnttab_copy_buf`). Nothing else runs between two ops of one call, so a table found once stays the
+ * live one. The key is domid * 2 + by-gref (-1: none yet); the table, or when null the status.
  */
-class LockCache {
-  srcKey = -1;
-  srcTable: GrantTable | null = null;
-  srcStatus = 0;
-  dstKey = -1;
-  dstTable: GrantTable | null = null;
-  dstStatus = 0;
+class LockedSide {
+  private key = -1;
+  private table: GrantTable | null = null;
+  status = 0;
 
   reset(): void {
-    this.srcKey = -1;
-    this.srcTable = null;
-    this.dstKey = -1;
-    this.dstTable = null;
+    this.key = -1;
+    this.table = null;
+  }
+
+  /** gnttab_copy_lock_domain for this side: the table, or null with `status` set. */
+  lock(ctx: GrantContext, lgt: GrantTable, domid: number, isGref: boolean): GrantTable | null {
+    const key = domid < 0 ? -1 : domid * 2 + (isGref ? 1 : 0);
+    if (key >= 0 && key === this.key) return this.table;
+    const t = lockDomain(ctx, lgt, domid, isGref);
+    this.key = key;
+    this.table = typeof t === 'number' ? null : t;
+    this.status = typeof t === 'number' ? t : GNTST_okay;
+    return this.table;
   }
 }
 
-/** One cache for every batch: batches never nest. */
-const locks = new LockCache();
+/** One pair for every batch: batches never nest. */
+const srcLock = new LockedSide();
+const dstLock = new LockedSide();
 
 /** gnttab_copy_lock_domain: only DOMID_SELF may name a frame directly; returns a table or a status. */
 function lockDomain(
@@ -122,7 +129,8 @@ export function grantCopyBatch(
 ): XenResult<number> {
   if (count === 0) return ok(0);
   if (!Array.isArray(uops) || uops.length < count) return err(XEN_EFAULT);
-  locks.reset();
+  srcLock.reset();
+  dstLock.reset();
   for (let i = 0; i < count; i++) {
     const op: unknown = uops[i];
     if (!isStruct(op)) return err(XEN_EFAULT);
@@ -138,26 +146,10 @@ function copyOne(ctx: GrantContext, lgt: GrantTable, op: Record<string, unknown>
   if (!isStruct(src) || !isStruct(dst) || flags < 0) return GNTST_general_error;
   const srcGref = (flags & GNTCOPY_source_gref) !== 0;
   const dstGref = (flags & GNTCOPY_dest_gref) !== 0;
-  const sDom = u16(src.domid);
-  const sKey = sDom < 0 ? -1 : sDom * 2 + (srcGref ? 1 : 0);
-  if (sKey < 0 || sKey !== locks.srcKey) {
-    const t = lockDomain(ctx, lgt, sDom, srcGref);
-    locks.srcKey = sKey;
-    locks.srcTable = typeof t === 'number' ? null : t;
-    locks.srcStatus = typeof t === 'number' ? t : GNTST_okay;
-  }
-  const st = locks.srcTable;
-  if (st === null) return locks.srcStatus;
-  const dDom = u16(dst.domid);
-  const dKey = dDom < 0 ? -1 : dDom * 2 + (dstGref ? 1 : 0);
-  if (dKey < 0 || dKey !== locks.dstKey) {
-    const t = lockDomain(ctx, lgt, dDom, dstGref);
-    locks.dstKey = dKey;
-    locks.dstTable = typeof t === 'number' ? null : t;
-    locks.dstStatus = typeof t === 'number' ? t : GNTST_okay;
-  }
-  const dt = locks.dstTable;
-  if (dt === null) return locks.dstStatus;
+  const st = srcLock.lock(ctx, lgt, u16(src.domid), srcGref);
+  if (st === null) return srcLock.status;
+  const dt = dstLock.lock(ctx, lgt, u16(dst.domid), dstGref);
+  if (dt === null) return dstLock.status;
   const smfn = claim(ctx, lgt.domid, st, src, srcGref, true);
   if (smfn < 0) return smfn;
   const dmfn = claim(ctx, lgt.domid, dt, dst, dstGref, false);
