@@ -128,7 +128,9 @@ export class FrameStore {
 export const ZERO_CHECK_PAGES = 256;
 /** The leading bytes isZeroRange checks one by one: one cache line. */
 const ZERO_LEAD = 64;
-const compareBytes = Buffer.prototype.compare;
+/** Buffer's memcmp, applied below to a plain Uint8Array (Node's compare reads any Uint8Array). */
+// eslint-disable-next-line @typescript-eslint/unbound-method -- called with an explicit `this`
+const compareBytes = Buffer.alloc(0).compare;
 
 /**
  * True when `b[start, end)` is all zeros. The first 64 bytes are checked one by one; then one
