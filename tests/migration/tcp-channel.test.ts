@@ -79,6 +79,34 @@ describe('TcpChannel over a loopback socket', () => {
     expect(a.recycled(big.length)).toBeNull(); // handed out once
   });
 
+  it('a sender running ahead waits while 4 large writes are unreported, then gets those buffers back', async () => {
+    const { client, server, tc } = await pair();
+    const a = new TcpChannel(client, { clock: tc.clock, kick: tc.kick });
+    const b = new TcpChannel(server, { clock: tc.clock, kick: tc.kick });
+    let got = 0;
+    b.onData((c) => (got += c.length));
+    const bufs = [0, 1, 2, 3].map((i) => pattern(1 << 20, i));
+    // Written back to back in one turn: even a write the kernel took at once reports on a later
+    // tick, so its buffer is not free yet and the fourth write makes the sender wait.
+    const resumedAtOnce: boolean[] = [];
+    let resumed = 0;
+    for (const buf of bufs) {
+      let atOnce = true;
+      let done = false;
+      a.send(buf)(() => {
+        done = atOnce;
+        resumed++;
+      });
+      atOnce = false;
+      resumedAtOnce.push(done);
+    }
+    expect(resumedAtOnce).toEqual([true, true, true, false]);
+    await until(() => resumed === 4);
+    await until(() => got === 4 << 20);
+    const back = [0, 1, 2, 3].map(() => a.recycled(1 << 20));
+    expect(new Set(back)).toEqual(new Set(bufs));
+  });
+
   it('an orderly close reaches the peer as onClose(null) after the data before it', async () => {
     const { client, server, tc } = await pair();
     const a = new TcpChannel(client, { clock: tc.clock, kick: tc.kick });
