@@ -12,15 +12,17 @@ import {
   ETH_HLEN,
   formatMac,
   frameVid,
-  isGroupMac,
-  macAt,
+  isGroupMacHi,
+  macHiAt,
+  macLoAt,
+  macOf,
   tagFrame,
   untagFrame,
   VLAN_HLEN,
 } from './ethernet.js';
 import { BridgePort, type BridgePortOptions } from './bridge-port.js';
 import type { PageFrame } from './frame-pool.js';
-import { frameBytes, NetFrame, type Frame } from './net-frame.js';
+import { frameBytes, isNetFrame, type Frame, type NetFrame } from './net-frame.js';
 
 /** Linux's default ageing time (BR_DEFAULT_AGEING_TIME): 300 s. */
 export const DEFAULT_AGEING_NS = 300_000_000_000;
@@ -62,15 +64,18 @@ export class Bridge {
   private readonly portList: BridgePort[] = [];
   private readonly fdb = new Map<number, Map<number, FdbEntry>>();
   /**
-   * The entries the last learn and the last lookup found, by (vid, mac): a stream of frames between
-   * two ports hits the same two entries again and again. Cleared whenever an entry is deleted.
+   * The entries the last learn and the last lookup found, by (vid, mac as its 24-bit halves): a
+   * stream of frames between two ports hits the same two entries again and again, and checks the
+   * hit with small integers only. Cleared whenever an entry is deleted.
    */
   private hitLearn: FdbEntry | null = null;
   private hitLearnVid = -1;
-  private hitLearnMac = -1;
+  private hitLearnHi = -1;
+  private hitLearnLo = -1;
   private hitLookup: FdbEntry | null = null;
   private hitLookupVid = -1;
-  private hitLookupMac = -1;
+  private hitLookupHi = -1;
+  private hitLookupLo = -1;
   /** The frame being forwarded, untagged and tagged, each made at most once per input. */
   private egUntagged: Uint8Array | null = null;
   private egTagged: Uint8Array | null = null;
@@ -126,7 +131,7 @@ export class Bridge {
   /** br_handle_frame: a frame arrives on `port` (as on its wire: tagged or not). */
   input(port: BridgePort, frame: Frame): void {
     const now = this.clock.now();
-    if (!(frame instanceof NetFrame)) return this.inputBytes(port, frame, now);
+    if (!isNetFrame(frame)) return this.inputBytes(port, frame, now);
     if (port.taps.length === 0 && frame.linear === null) return this.inputNet(port, frame, now);
     // A capture needs the bytes: the fragments are copied once.
     const bytes = frameBytes(frame);
@@ -148,9 +153,9 @@ export class Bridge {
     const hdr = f.head as PageFrame;
     const vid = this.ingress(port, hdr, f.length, now);
     if (vid < 0) return;
-    const dst = macAt(hdr, 0);
-    if (this.inTagged < 0 && !isGroupMac(dst)) {
-      const e = this.lookup(vid, dst, now);
+    const dstHi = macHiAt(hdr, 0);
+    if (this.inTagged < 0 && !isGroupMacHi(dstHi)) {
+      const e = this.lookup(vid, dstHi, macLoAt(hdr, 0), now);
       // br_forward: a destination learned on the ingress port is filtered, not reflected.
       if (e?.port === port) return;
       const p = e?.port;
@@ -179,14 +184,17 @@ export class Bridge {
     port.counters.rxFrames++;
     port.counters.rxBytes += length;
     if (length < ETH_HLEN) return (this.drop(port, 'runt frame'), -1);
-    const src = macAt(hdr, 6);
-    if (isGroupMac(src) || src === 0) return (this.drop(port, 'invalid source MAC'), -1);
+    const srcHi = macHiAt(hdr, 6);
+    const srcLo = macLoAt(hdr, 6);
+    if (isGroupMacHi(srcHi) || (srcHi === 0 && srcLo === 0)) {
+      return (this.drop(port, 'invalid source MAC'), -1);
+    }
     // br_allowed_ingress: a tag names the VLAN; untagged frames take the PVID.
     const tagged = frameVid(hdr);
     const vid = tagged >= 0 ? tagged : port.pvid;
     if (vid === 0 || !port.isMember(vid)) return (this.drop(port, 'VLAN not allowed on port'), -1);
     this.counters.frames++;
-    this.learn(vid, src, port, now);
+    this.learn(vid, srcHi, srcLo, port, now);
     this.inTagged = tagged;
     return vid;
   }
@@ -197,9 +205,9 @@ export class Bridge {
     this.egUntagged = tagged >= 0 ? null : frame;
     this.egTagged = tagged >= 0 ? frame : null;
     const payloadBytes = frame.length - ETH_HLEN - (tagged >= 0 ? VLAN_HLEN : 0);
-    const dst = macAt(frame, 0);
-    if (!isGroupMac(dst)) {
-      const e = this.lookup(vid, dst, now);
+    const dstHi = macHiAt(frame, 0);
+    if (!isGroupMacHi(dstHi)) {
+      const e = this.lookup(vid, dstHi, macLoAt(frame, 0), now);
       if (e) {
         // br_forward: a destination learned on the ingress port is filtered, not reflected.
         if (e.port !== port) this.egress(e.port, frame, vid, payloadBytes, now);
@@ -240,13 +248,20 @@ export class Bridge {
     this.hitLearnVid = this.hitLookupVid = -1;
   }
 
-  private learn(vid: number, mac: number, port: BridgePort, now: number): void {
+  /** br_fdb_update: the source MAC (its halves `hi`, `lo`) was seen on `port`. */
+  private learn(vid: number, hi: number, lo: number, port: BridgePort, now: number): void {
     const hit = this.hitLearn;
-    if (hit !== null && this.hitLearnVid === vid && this.hitLearnMac === mac) {
+    if (
+      hit !== null &&
+      this.hitLearnVid === vid &&
+      this.hitLearnHi === hi &&
+      this.hitLearnLo === lo
+    ) {
       hit.port = port;
       hit.seenNs = now;
       return;
     }
+    const mac = macOf(hi, lo);
     let table = this.fdb.get(vid);
     if (!table) {
       table = new Map();
@@ -263,26 +278,34 @@ export class Bridge {
     }
     this.hitLearn = entry;
     this.hitLearnVid = vid;
-    this.hitLearnMac = mac;
+    this.hitLearnHi = hi;
+    this.hitLearnLo = lo;
   }
 
-  private lookup(vid: number, mac: number, now: number): FdbEntry | undefined {
+  /** br_fdb_find: the live entry of the destination MAC (its halves `hi`, `lo`). */
+  private lookup(vid: number, hi: number, lo: number, now: number): FdbEntry | undefined {
     let e: FdbEntry | undefined;
-    if (this.hitLookup !== null && this.hitLookupVid === vid && this.hitLookupMac === mac) {
+    if (
+      this.hitLookup !== null &&
+      this.hitLookupVid === vid &&
+      this.hitLookupHi === hi &&
+      this.hitLookupLo === lo
+    ) {
       e = this.hitLookup;
     } else {
-      e = this.fdb.get(vid)?.get(mac);
+      e = this.fdb.get(vid)?.get(macOf(hi, lo));
       if (!e) return undefined;
     }
     if (now - e.seenNs > this.ageingNs) {
-      this.fdb.get(vid)?.delete(mac);
+      this.fdb.get(vid)?.delete(macOf(hi, lo));
       this.forgetHits();
       this.counters.aged++;
       return undefined;
     }
     this.hitLookup = e;
     this.hitLookupVid = vid;
-    this.hitLookupMac = mac;
+    this.hitLookupHi = hi;
+    this.hitLookupLo = lo;
     return e;
   }
 

@@ -11,17 +11,29 @@ export const ETH_P_8021Q = 0x8100;
 export const ETH_DATA_LEN = 1500;
 export const VLAN_VID_MASK = 0x0fff;
 
-/** The 48-bit MAC at `off` as a number (exact: < 2^53). */
-export function macAt(frame: Uint8Array, off: number): number {
+/**
+ * The MAC at `off` as two 24-bit halves (OUI, then the rest): small integers, so the per-frame
+ * path compares MACs without making a heap number per MAC (a 48-bit number is a double in V8).
+ */
+export function macHiAt(frame: Uint8Array, off: number): number {
   return (
-    (frame[off] as number) * 0x10000000000 +
-    (frame[off + 1] as number) * 0x100000000 +
-    (((frame[off + 2] as number) << 24) >>> 0) +
-    ((frame[off + 3] as number) << 16) +
-    ((frame[off + 4] as number) << 8) +
+    ((frame[off] as number) << 16) | ((frame[off + 1] as number) << 8) | (frame[off + 2] as number)
+  );
+}
+
+export function macLoAt(frame: Uint8Array, off: number): number {
+  return (
+    ((frame[off + 3] as number) << 16) |
+    ((frame[off + 4] as number) << 8) |
     (frame[off + 5] as number)
   );
 }
+
+/** The MAC of its two 24-bit halves (macHiAt, macLoAt) as one number. */
+export const macOf = (hi: number, lo: number): number => hi * 0x1000000 + lo;
+
+/** The group (multicast/broadcast) bit of a MAC's upper half (macHiAt): first octet's lowest bit. */
+export const isGroupMacHi = (hi: number): boolean => (hi & 0x10000) !== 0;
 
 export function writeMac(frame: Uint8Array, off: number, mac: number): void {
   let m = mac;
@@ -31,8 +43,6 @@ export function writeMac(frame: Uint8Array, off: number, mac: number): void {
   }
 }
 
-/** The group (multicast/broadcast) bit: the lowest bit of the first octet. */
-export const isGroupMac = (mac: number): boolean => Math.floor(mac / 0x10000000000) % 2 === 1;
 export const BROADCAST_MAC = 0xffffffffffff;
 
 /** `xx:xx:xx:xx:xx:xx` -> number, or undefined. */

@@ -32,13 +32,13 @@ export class PoolPage {
 
 /** A frame whose bytes live in a pooled dom0 page (`page` at `pageOffset`). */
 export class PageFrame extends Uint8Array {
-  // Views made from a frame (slice, subarray, map) are plain arrays, not pool frames.
-  static get [Symbol.species](): Uint8ArrayConstructor {
-    return Uint8Array;
-  }
   page: PoolPage | null = null;
   pageOffset = 0;
 }
+// Views made from a frame (slice, subarray, map) are plain arrays, not pool frames. A data
+// property rather than a static getter: with an accessor on the class, V8 no longer folds
+// `instanceof PageFrame` (~22 ns a test instead of ~2, several times per frame on the data path).
+Object.defineProperty(PageFrame, Symbol.species, { value: Uint8Array });
 
 export class FramePool {
   private readonly free: PoolPage[] = [];

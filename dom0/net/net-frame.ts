@@ -66,11 +66,20 @@ export class NetFrame {
 export type Frame = Uint8Array | NetFrame;
 
 /**
+ * Whether a Frame is a NetFrame (every other Frame is a typed array). ArrayBuffer.isView is a type
+ * check where `instanceof NetFrame` walks a typed array's whole prototype chain (~1 ns against
+ * ~5, several times per frame on the data path).
+ */
+export function isNetFrame(f: Frame): f is NetFrame {
+  return !ArrayBuffer.isView(f);
+}
+
+/**
  * The frame's bytes in dom0: a NetFrame is linearized once (its sender's tx slots are answered
  * then); null when a fragment could not be copied (reason in `error`).
  */
 export function frameBytes(f: Frame): Uint8Array | null {
-  if (!(f instanceof NetFrame)) return f;
+  if (!isNetFrame(f)) return f;
   if (f.linear !== null) return f.linear;
   if (f.error !== null) return null;
   return f.owner.linearize(f);
@@ -78,13 +87,13 @@ export function frameBytes(f: Frame): Uint8Array | null {
 
 /** Takes a reference to a frame (pool frames and NetFrames; no-op for heap bytes). */
 export function retainAny(f: Frame): void {
-  if (f instanceof NetFrame) f.refs++;
+  if (isNetFrame(f)) f.refs++;
   else retainFrame(f);
 }
 
 /** Drops a reference; the last one of a NetFrame completes its tx slots and recycles it. */
 export function releaseAny(f: Frame): void {
-  if (!(f instanceof NetFrame)) return releaseFrame(f);
+  if (!isNetFrame(f)) return releaseFrame(f);
   if (--f.refs > 0) return;
   if (!f.completed) f.owner.complete(f);
   f.owner.recycle(f);

@@ -99,6 +99,26 @@ describe('bridge as a learning switch (br_input.c, br_fdb.c)', () => {
     expect(br.counters.drops).toEqual({ 'runt frame': 1, 'invalid source MAC': 1 });
   });
 
+  it('drops the all-zero source MAC, and tells apart MACs that share either 24-bit half', () => {
+    const { br, got, ports } = rig();
+    br.input(ports[0], frame(B, '00:00:00:00:00:00'));
+    expect(br.counters.drops).toEqual({ 'invalid source MAC': 1 });
+    // Same low half as A, other OUI; same OUI as A, other low half: three entries, three ports.
+    const sameLo = '02:16:3f:00:00:0a';
+    br.input(ports[0], frame(B, A));
+    br.input(ports[1], frame(B, sameLo));
+    br.input(ports[2], frame(B, C));
+    br.input(ports[1], frame(A, C));
+    expect(got.p1?.at(-1)?.subarray(6, 12)).toEqual(frame(A, C).subarray(6, 12));
+    br.input(ports[2], frame(sameLo, A));
+    expect(got.p2?.at(-1)?.subarray(0, 6)).toEqual(frame(sameLo, A).subarray(0, 6));
+    expect(br.fdbRows().map((r) => `${r.port} ${r.mac}`)).toEqual([
+      `p3 ${A}`,
+      `p2 ${C}`,
+      `p2 ${sameLo}`,
+    ]);
+  });
+
   it('drops at egress a frame larger than the port MTU', () => {
     const { br, got, ports } = rig();
     br.input(ports[0], frame(B, A, 14 + 1501));

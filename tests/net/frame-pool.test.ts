@@ -61,6 +61,20 @@ describe('frame pool (frames in dom0 pages, netback.c page frags)', () => {
     const plain = new Uint8Array(4);
     expect(keepFrame(plain)).toBe(plain);
   });
+
+  it('views made from a pool frame (subarray, slice, map) are plain arrays, not pool frames', () => {
+    const pool = new FramePool(pages(1));
+    const a = pool.alloc(16) as PageFrame;
+    a.fill(5);
+    expect(a).toBeInstanceOf(PageFrame);
+    for (const v of [a.subarray(2, 6), a.slice(1), a.map((x) => x + 1)]) {
+      expect(v).not.toBeInstanceOf(PageFrame);
+      expect(v.constructor).toBe(Uint8Array);
+    }
+    // releaseFrame ignores a view: only the frame itself holds the page's reference.
+    releaseFrame(a.subarray(0, 4));
+    expect((a.page as NonNullable<PageFrame['page']>).refs).toBe(1);
+  });
 });
 
 describe('frame objects reused from a recycled page', () => {

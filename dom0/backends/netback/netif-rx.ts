@@ -29,7 +29,13 @@ import {
 import { PAGE_SIZE } from '../../../hypercalls/types.js';
 import { DOMID_SELF } from '../../../hypercalls/xen.js';
 import { PageFrame } from '../../net/frame-pool.js';
-import { NetFrame, releaseAny, retainAny, type Frame } from '../../net/net-frame.js';
+import {
+  isNetFrame,
+  releaseAny,
+  retainAny,
+  type Frame,
+  type NetFrame,
+} from '../../net/net-frame.js';
 import type { LocalPage } from '../platform.js';
 import type { NetbackMetrics } from './metrics.js';
 import type { NetifOutcome, NetifProcessorDeps } from './netif-processor.js';
@@ -159,7 +165,7 @@ export class NetifRx {
       const frame = this.rxQueue[this.rxHead] as Frame;
       let need = frame.length <= PAGE_SIZE ? 1 : Math.ceil(frame.length / PAGE_SIZE);
       let sparse = false;
-      if (frame instanceof NetFrame && frame.linear === null && this.d.rxSg) {
+      if (isNetFrame(frame) && frame.linear === null && this.d.rxSg) {
         const n = sparseSlots(frame);
         sparse = n <= RX_MAX_SLOTS;
         if (sparse) need = n;
@@ -178,7 +184,7 @@ export class NetifRx {
       }
       if (!this.rxFits(frame, need)) this.rxFlush();
       this.rxPop();
-      if (frame instanceof NetFrame) {
+      if (isNetFrame(frame)) {
         if (frame.linear === null) this.rxNetFrame(frame, sparse);
         else this.rxFrame(frame.linear, need, frame);
       } else this.rxFrame(frame, need, frame);
@@ -197,7 +203,7 @@ export class NetifRx {
 
   /** The frame's chunks fit in the bounce space and copy ops left in this batch. */
   private rxFits(frame: Frame, need: number): boolean {
-    if (frame instanceof NetFrame) {
+    if (isNetFrame(frame)) {
       if (frame.linear === null) {
         return this.rxBatchOps + need + frame.fragCount + 1 <= this.rxOps.length;
       }
