@@ -336,18 +336,29 @@ export const benches: Bench[] = [
     target: 0.2,
     run() {
       pathRate(64); // warm-up
-      // Interleaved, so that load from other processes hits the figure and its limit alike.
-      const runs: number[] = [];
-      const limits: number[] = [];
-      for (let i = 0; i < 5; i++) {
-        limits.push(engineHoldRate());
-        runs.push(pathRate(64).framesPerS);
+      // Nine back-to-back pairs (the engine hold rate, then the path), and the figure is the pair
+      // whose path/hold ratio is the median of the nine: this machine is shared and has slow phases
+      // lasting seconds, which hit both rates of one pair alike (the ratio moves far less than
+      // either rate), while median(paths) / median(holds) mixes rates from different phases and
+      // swings with them. Still a same-run comparison against the engine hold rate: value and limit
+      // are the two rates that pair measured; the medians of all nine are in `extra`.
+      const pairs: { path: number; hold: number }[] = [];
+      for (let i = 0; i < 9; i++) {
+        const hold = engineHoldRate();
+        pairs.push({ path: pathRate(64).framesPerS, hold });
       }
+      const byRatio = [...pairs].sort((x, y) => x.path / x.hold - y.path / y.hold);
+      const mid = byRatio[byRatio.length >> 1] as { path: number; hold: number };
       return {
-        value: median(runs),
-        limit: median(limits),
+        value: mid.path,
+        limit: mid.hold,
         limitName: 'engine hold rate (events/s, queue 1024)',
-        extra: { frameBytes: 14 + 20 + 8 + 64 },
+        extra: {
+          frameBytes: 14 + 20 + 8 + 64,
+          medianPath: Math.round(median(pairs.map((p) => p.path))),
+          medianHold: Math.round(median(pairs.map((p) => p.hold))),
+          pairRatios: byRatio.map((p) => (p.path / p.hold).toFixed(3)).join(' '),
+        },
       };
     },
   },
