@@ -169,7 +169,7 @@ export class TcpChannel implements MigrationChannel {
     this.onFlushed();
   }
 
-  /** Less than WRITE_AHEAD_BYTES waits for the kernel, and a large write's buffer is free. */
+  /** At most WRITE_AHEAD_BYTES wait for the kernel, and fewer than MAX_PENDING_BIG large writes are unreported. */
   private mayWriteMore(): boolean {
     return this.socket.writableLength <= WRITE_AHEAD_BYTES && this.pendingBig < MAX_PENDING_BIG;
   }
