@@ -169,7 +169,10 @@ export class TcpChannel implements MigrationChannel {
     this.onFlushed();
   }
 
-  /** At most WRITE_AHEAD_BYTES wait for the kernel, and fewer than MAX_PENDING_BIG large writes are unreported. */
+  /**
+   * At most WRITE_AHEAD_BYTES wait for the kernel, and fewer than MAX_PENDING_BIG large writes are
+   * unreported.
+   */
   private mayWriteMore(): boolean {
     return this.socket.writableLength <= WRITE_AHEAD_BYTES && this.pendingBig < MAX_PENDING_BIG;
   }
