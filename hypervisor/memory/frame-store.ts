@@ -136,8 +136,10 @@ const compareBytes = Buffer.alloc(0).compare;
  * True when `b[start, end)` is all zeros. The first 64 bytes are checked one by one; then one
  * memcmp of the range against itself 64 bytes on (every byte equals the one 64 before it, so all
  * equal the zero lead). Both sides of that memcmp are the same cache lines, so it reads the range
- * once: ~25 ms per GiB against ~55 ms comparing with a zero buffer (a second stream of memory).
- * It stops at the first byte that differs.
+ * once: ~25 ms per GiB against ~55 ms comparing with a zero buffer (a second stream of memory),
+ * on cache-resident data; data just copied in by the kernel is partly out of cache, and then memory
+ * bandwidth bounds it either way (~90 ms per GiB in a migration target). It stops at the first
+ * byte that differs.
  */
 export function isZeroRange(b: Uint8Array, start: number, end: number): boolean {
   const lead = Math.min(end, start + ZERO_LEAD);
